@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Set up everything qms needs in ./.venv, then run the main job or the tests.
+#
+#   ./bootstrap.sh demo    the main job (see README: today a simulated peak morning)
+#   ./bootstrap.sh test    lint (ruff), types (mypy) and the whole test suite (pytest)
+#
+# Works on a fresh Debian 12 / Raspberry Pi OS Bookworm: installs the system packages it
+# needs when run as root (or with sudo available), otherwise prints the exact command.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+VENV=.venv
+PY_MIN="3.11"
+SYSTEM_PACKAGES=(python3 python3-venv python3-pip)
+
+say() { printf '\033[1m[qms]\033[0m %s\n' "$*" >&2; }
+
+need_system_packages() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+            || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if ! command -v apt-get >/dev/null; then
+        say "please install: ${missing[*]} (no apt-get here)"; return 1
+    fi
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null; then sudo="sudo"; else
+            say "missing system packages: run as root:  apt-get install -y ${missing[*]}"
+            return 1
+        fi
+    fi
+    say "installing system packages: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+python_ok() {
+    command -v python3 >/dev/null && python3 - "$PY_MIN" <<'EOF'
+import sys
+major, minor = map(int, sys.argv[1].split("."))
+sys.exit(0 if sys.version_info >= (major, minor) else 1)
+EOF
+}
+
+ensure_venv() {
+    if ! python_ok || ! python3 -c "import venv, ensurepip" 2>/dev/null; then
+        need_system_packages "${SYSTEM_PACKAGES[@]}" || exit 1
+    fi
+    python_ok || { say "Python >= $PY_MIN is required (found $(python3 --version 2>&1))"; exit 1; }
+    if [ ! -x "$VENV/bin/python" ]; then
+        say "creating $VENV"
+        python3 -m venv "$VENV"
+    fi
+    local stamp="$VENV/.installed" want
+    want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        say "installing qms and its packages into $VENV"
+        "$VENV/bin/python" -m pip install -q --upgrade pip
+        "$VENV/bin/python" -m pip install -q -e ".[test]"
+        echo "$want" > "$stamp"
+    fi
+}
+
+cmd="${1:-}"
+case "$cmd" in
+    demo)
+        ensure_venv
+        shift
+        # The one-command demo (kiosk, hall screen, fake printer) is not built yet: until then
+        # the main job is a simulated peak morning through the real calling policy.
+        say "qms demo is not built yet: simulating a peak morning through the real policy"
+        "$VENV/bin/qms" config check examples/center.toml
+        for policy in center fifo; do
+            "$VENV/bin/qms" simulate --arrivals examples/arrivals-peak.csv --policy "$policy" \
+                --json "$@"
+        done
+        ;;
+    test)
+        ensure_venv
+        shift
+        say "ruff"; "$VENV/bin/ruff" check .
+        say "mypy"; "$VENV/bin/mypy"
+        say "pytest"; "$VENV/bin/pytest" "$@"
+        ;;
+    *)
+        echo "usage: $0 demo|test [args...]" >&2
+        exit 2
+        ;;
+esac

@@ -1,0 +1,107 @@
+"""The `qms` command line (see PROTOCOL.md for the subcommands and their options)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .config import Config, ConfigError, default_config_path, load_config
+from .simulate import DEFAULT_DAY, POLICIES, ArrivalsError, read_arrivals, simulate
+
+EXIT_INVALID = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qms",
+        description="排队叫号系统 — queue management for community affairs service centers",
+    )
+    parser.add_argument("--version", action="version", version=f"qms {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    config = sub.add_parser("config", help="work with config files")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    check = config_sub.add_parser(
+        "check", help="validate a config: exit 0 when valid, else 2 and one line per problem"
+    )
+    check.add_argument("file", type=Path)
+
+    sim = sub.add_parser(
+        "simulate", help="replay a day of arrivals through the real calling policy"
+    )
+    sim.add_argument("--config", type=Path, default=None,
+                     help="config file (default: the shipped examples/center.toml)")
+    sim.add_argument("--arrivals", type=Path, required=True,
+                     help="CSV with columns time (HH:MM:SS), service_id, duration_s")
+    sim.add_argument("--policy", choices=POLICIES, default="center",
+                     help="center: the configured rules; fifo: plain order of issue")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--date", type=dt.date.fromisoformat, default=DEFAULT_DAY,
+                     help=f"the day simulated, YYYY-MM-DD (default {DEFAULT_DAY}, a Monday)")
+    sim.add_argument("--json", action="store_true",
+                     help="print one JSON object (the only output format so far)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "config":
+        return _config_check(args.file)
+    if args.command == "simulate":
+        return _simulate(args)
+    raise AssertionError(args.command)  # argparse only lets known commands through
+
+
+def _config_check(path: Path) -> int:
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{path}: {len(exc.problems)} problem(s)", file=sys.stderr)
+        return EXIT_INVALID
+    print(
+        f"{path}: ok — {len(config.departments)} departments, {len(config.services)} businesses "
+        f"({sum(s.short_high_freq for s in config.services.values())} short high-frequency), "
+        f"{len(config.windows)} windows (green: "
+        f"{', '.join(map(str, config.green_windows)) or 'none'}), "
+        f"{len(config.staff)} staff, {len(config.devices)} devices"
+    )
+    return 0
+
+
+def _load(path: Path | None) -> Config | None:
+    try:
+        return load_config(path or default_config_path())
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return None
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return EXIT_INVALID
+    try:
+        text = args.arrivals.read_text(encoding="utf-8")
+        arrivals = read_arrivals(text, config, source=str(args.arrivals))
+    except OSError as exc:
+        print(f"{args.arrivals}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except ArrivalsError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_INVALID
+    result = simulate(config, arrivals, policy=args.policy, seed=args.seed, day=args.date)
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,489 @@
+"""The pure queue core: commands and the time in, events and an answer out. No I/O.
+
+    core = QueueCore(config)
+    outcome = core.handle(IssueTicket(request_id="k1-0001", service_id="yibao-dabing"), now)
+    outcome.events   # what happened, to persist and broadcast
+    outcome.reply    # the JSON-ready answer for the client
+
+`apply_event` is the only place state changes; `QueueCore.replay` folds it over a log and
+rebuilds the same state. Refused commands raise `CommandError` and change nothing.
+
+Time: `now` must be timezone-aware. Event times never go backwards (a clock that jumps back is
+held at the last event's time), and a business day never goes back, so a number is never
+issued twice in a day.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import commands as c
+from . import events as e
+from .commands import CommandError
+from .config import Config, SkillLevel
+from .model import GreenChannelMode, QueueState, Ticket, TicketStatus, WindowState, WindowStatus
+from .policy import can_serve, choose_next, green_channel_active, staff_at
+
+RECENT_CALLS_KEPT = 20
+MAX_REQUEST_ID = 128
+
+
+@dataclass(frozen=True)
+class Outcome:
+    events: tuple[e.Event, ...]
+    reply: dict[str, Any]
+    repeated: bool = False  # the request_id was answered before; nothing changed
+
+
+def business_day(config: Config, now: dt.datetime) -> dt.date:
+    """The business day `now` belongs to: local date, shifted by the day's start hour."""
+    local = now.astimezone(config.center.tz)
+    start = config.center.day_start
+    shifted = local - dt.timedelta(hours=start.hour, minutes=start.minute)
+    return shifted.date()
+
+
+def initial_state(config: Config) -> QueueState:
+    state = QueueState()
+    _reset_windows(state, config)
+    return state
+
+
+def _reset_windows(state: QueueState, config: Config) -> None:
+    state.windows = {
+        w.number: WindowState(
+            number=w.number,
+            green=w.green,
+            status=WindowStatus.OPEN if w.open_at_start else WindowStatus.PAUSED,
+            staff_id=w.staff_id,
+        )
+        for w in config.windows
+    }
+
+
+class QueueCore:
+    """Owns one QueueState and the answers given to request_ids."""
+
+    def __init__(self, config: Config, state: QueueState | None = None) -> None:
+        self.config = config
+        self.state = state if state is not None else initial_state(config)
+        self.answers: dict[str, tuple[c.Command, dict[str, Any]]] = {}
+        self.last_at: dt.datetime | None = None
+
+    # -- replay ---------------------------------------------------------------------------
+
+    @classmethod
+    def replay(
+        cls,
+        config: Config,
+        events: Iterable[e.Event],
+        answers: Mapping[str, tuple[c.Command, dict[str, Any]]] | None = None,
+    ) -> QueueCore:
+        """Rebuild a core from its event log (and the stored answers, for idempotency)."""
+        core = cls(config)
+        for event in events:
+            apply_event(core.state, event, config)
+            core.last_at = event.at
+        if answers:
+            core.answers.update(answers)
+        return core
+
+    # -- commands -------------------------------------------------------------------------
+
+    def handle(self, command: c.Command, now: dt.datetime) -> Outcome:
+        """Carry out one command at time `now`; raise CommandError if refused."""
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise ValueError("now must be timezone-aware")
+        rid = command.request_id
+        if not isinstance(rid, str) or not rid or len(rid) > MAX_REQUEST_ID:
+            raise CommandError("bad_request", f"request_id must be 1–{MAX_REQUEST_ID} characters")
+        if rid in self.answers:
+            first, reply = self.answers[rid]
+            if first != command:
+                raise CommandError(
+                    "request_id_reused", f"request_id {rid!r} was used for a different request"
+                )
+            return Outcome((), reply, repeated=True)
+        self._check_static(command)
+
+        if self.last_at is not None and now < self.last_at:
+            now = self.last_at  # the clock went back: hold time still
+        state = self.state
+        events: list[e.Event] = []
+        day = business_day(self.config, now)
+        if state.business_day is None or day > state.business_day:
+            # Work on a copy so a refused command leaves no trace, not even the rollover.
+            state = copy.deepcopy(state)
+            for event in self._rollover(state, day, now, rid):
+                apply_event(state, event, self.config)
+                events.append(event)
+
+        command_events, make_reply = self._decide(state, command, now)
+        for event in command_events:
+            apply_event(state, event, self.config)
+            events.append(event)
+        diversion = self._diversion(state, now, rid)
+        if diversion is not None:
+            apply_event(state, diversion, self.config)
+            events.append(diversion)
+
+        self.state = state
+        self.last_at = now
+        reply = make_reply(state)
+        self.answers[rid] = (command, reply)
+        return Outcome(tuple(events), reply)
+
+    # -- validation that needs no state ---------------------------------------------------
+
+    def _check_static(self, command: c.Command) -> None:
+        window = getattr(command, "window", None)
+        if window is not None and window not in self.state.windows:
+            raise CommandError("unknown_window", f"there is no window {window}")
+        if isinstance(command, c.IssueTicket):
+            self._service(command.service_id)
+        elif isinstance(command, c.Transfer):
+            if command.service_id is None and command.to_window is None:
+                raise CommandError("bad_request", "a transfer needs a business or a window")
+            if command.service_id is not None:
+                self._service(command.service_id)
+            if command.to_window is not None:
+                if command.to_window not in self.state.windows:
+                    raise CommandError("unknown_window", f"there is no window {command.to_window}")
+                if command.to_window == command.window:
+                    raise CommandError("bad_request", "cannot transfer a ticket to its own window")
+        elif isinstance(command, c.SignIn):
+            if command.staff_id is not None:
+                try:
+                    self.config.staff_member(command.staff_id)
+                except KeyError:
+                    raise CommandError(
+                        "unknown_staff", f"there is no staff member {command.staff_id!r}"
+                    ) from None
+        elif isinstance(command, c.SetGreenChannel):
+            if command.mode not in ("auto", "on", "off"):
+                raise CommandError("bad_request", "green channel mode must be auto, on or off")
+        elif not isinstance(
+            command, c.CallNext | c.Recall | c.NoShow | c.Pause | c.Resume | c.CancelTicket
+        ):
+            raise CommandError("bad_request", f"unknown command {type(command).__name__}")
+
+    def _service(self, service_id: str) -> None:
+        if service_id not in self.config.services:
+            raise CommandError("unknown_service", f"there is no business {service_id!r}")
+
+    # -- deciding -------------------------------------------------------------------------
+
+    def _rollover(
+        self, state: QueueState, day: dt.date, now: dt.datetime, rid: str
+    ) -> list[e.Event]:
+        out: list[e.Event] = [
+            e.TicketExpired(at=now, request_id=rid, ticket_id=t.id)
+            for t in state.tickets.values()
+            if t.status in (TicketStatus.WAITING, TicketStatus.CALLED)
+        ]
+        out.append(e.DayStarted(at=now, request_id=rid, day=day))
+        return out
+
+    def _decide(self, state: QueueState, cmd: c.Command, now: dt.datetime) -> tuple[
+        list[e.Event], Any
+    ]:
+        """Events for `cmd` and a function building the reply from the new state."""
+        rid = cmd.request_id
+        match cmd:
+            case c.IssueTicket():
+                return self._issue(state, cmd, now)
+            case c.CallNext(window=n):
+                window = self._open_window(state, n)
+                events: list[e.Event] = []
+                current = state.tickets.get(window.current) if window.current else None
+                if current is not None:
+                    guard = dt.timedelta(seconds=self.config.policy.double_press_s)
+                    if window.last_called_at is not None and now - window.last_called_at < guard:
+                        ticket_id = current.id
+                        return [], lambda s: {
+                            "ticket": s.tickets[ticket_id].to_dict(),
+                            "ignored": "double_press",
+                        }
+                    events.append(e.TicketFinished(at=now, request_id=rid, ticket_id=current.id,
+                                                   window=n))
+                choice = choose_next(self.config, state, n, now)
+                if choice is None:
+                    return events, lambda s: {"ticket": None}
+                ticket_id = choice.ticket.id
+                events.append(e.TicketCalled(at=now, request_id=rid, ticket_id=ticket_id,
+                                             number=choice.ticket.number, window=n,
+                                             rule=choice.rule))
+                rule = choice.rule
+                return events, lambda s: {"ticket": s.tickets[ticket_id].to_dict(), "rule": rule}
+            case c.Recall(window=n):
+                ticket = self._current(state, n)
+                return [e.TicketRecalled(at=now, request_id=rid, ticket_id=ticket.id,
+                                         number=ticket.number, window=n)], _ticket_reply(ticket.id)
+            case c.NoShow(window=n):
+                ticket = self._current(state, n)
+                return [e.TicketNoShow(at=now, request_id=rid, ticket_id=ticket.id, window=n)], \
+                    _ticket_reply(ticket.id)
+            case c.Pause(window=n):
+                window = self._open_window(state, n)
+                events = []
+                if window.current is not None:
+                    events.append(e.TicketFinished(at=now, request_id=rid,
+                                                   ticket_id=window.current, window=n))
+                events.append(e.WindowPaused(at=now, request_id=rid, window=n))
+                return events, _window_reply(n)
+            case c.Resume(window=n):
+                if state.windows[n].status is not WindowStatus.PAUSED:
+                    raise CommandError("window_not_paused", f"window {n} is not paused")
+                return [e.WindowResumed(at=now, request_id=rid, window=n)], _window_reply(n)
+            case c.Transfer(window=n):
+                return self._transfer(state, cmd, now)
+            case c.CancelTicket(ticket_id=tid, reason=reason):
+                found = state.tickets.get(tid)
+                if found is None:
+                    raise CommandError("unknown_ticket", f"there is no ticket {tid!r} today")
+                if found.status is not TicketStatus.WAITING:
+                    raise CommandError(
+                        "ticket_not_waiting", f"ticket {found.number} is {found.status.value}"
+                    )
+                return [e.TicketCancelled(at=now, request_id=rid, ticket_id=tid,
+                                          reason=reason or "cancelled")], _ticket_reply(tid)
+            case c.SignIn(window=n, staff_id=staff_id):
+                return [e.StaffSignedIn(at=now, request_id=rid, window=n, staff_id=staff_id)], \
+                    _window_reply(n)
+            case c.SetGreenChannel(mode=mode):
+                config = self.config
+                return [e.GreenChannelModeSet(at=now, request_id=rid, mode=mode)], lambda s: {
+                    "green_channel": {
+                        "mode": s.green_channel_mode.value,
+                        "active": green_channel_active(config, s, now),
+                    }
+                }
+        raise CommandError("bad_request", f"unknown command {type(cmd).__name__}")
+
+    def _issue(
+        self, state: QueueState, cmd: c.IssueTicket, now: dt.datetime
+    ) -> tuple[list[e.Event], Any]:
+        service = self.config.services[cmd.service_id]
+        if not any(can_serve(self.config, w, service.id) for w in state.windows.values()):
+            raise CommandError("cannot_serve", f"no window can serve {service.name} today")
+        assert state.business_day is not None
+        n = state.counters.get(service.prefix, 0) + 1
+        number = f"{service.prefix}{n:03d}"
+        ticket_id = f"{state.business_day.isoformat()}-{number}"
+        event = e.TicketIssued(
+            at=now, request_id=cmd.request_id, ticket_id=ticket_id, number=number,
+            service_id=service.id, business_day=state.business_day,
+            order=state.issued_total + 1, sign_language=bool(cmd.sign_language),
+            appointment_code=cmd.appointment_code,
+        )
+        config = self.config
+
+        def reply(s: QueueState) -> dict[str, Any]:
+            ahead, minutes = estimate_wait(config, s, s.tickets[ticket_id])
+            return {"ticket": s.tickets[ticket_id].to_dict(), "ahead": ahead,
+                    "est_wait_min": minutes}
+
+        return [event], reply
+
+    def _transfer(
+        self, state: QueueState, cmd: c.Transfer, now: dt.datetime
+    ) -> tuple[list[e.Event], Any]:
+        ticket = self._current(state, cmd.window)
+        service_id = cmd.service_id or ticket.service_id
+        if cmd.to_window is not None and not can_serve(
+            self.config, state.windows[cmd.to_window], service_id
+        ):
+            raise CommandError(
+                "cannot_serve",
+                f"the staff at window {cmd.to_window} cannot serve "
+                f"{self.config.services[service_id].name}",
+            )
+        return [e.TicketTransferred(at=now, request_id=cmd.request_id, ticket_id=ticket.id,
+                                    from_window=cmd.window, service_id=service_id,
+                                    target_window=cmd.to_window)], _ticket_reply(ticket.id)
+
+    def _open_window(self, state: QueueState, n: int) -> WindowState:
+        window = state.windows[n]
+        if window.status is WindowStatus.PAUSED:
+            raise CommandError("window_paused", f"window {n} is paused")
+        return window
+
+    def _current(self, state: QueueState, n: int) -> Ticket:
+        window = state.windows[n]
+        if window.current is None:
+            raise CommandError("no_current_ticket", f"window {n} has no current ticket")
+        return state.tickets[window.current]
+
+    def _diversion(self, state: QueueState, now: dt.datetime, rid: str) -> e.Event | None:
+        """Short high-frequency diversion: > threshold on, < threshold off, = holds."""
+        if "short_high_freq" not in self.config.policy.rules:
+            return None
+        services = self.config.services
+        count = sum(1 for t in state.waiting_tickets() if services[t.service_id].short_high_freq)
+        threshold = self.config.policy.short_threshold
+        if not state.diversion_on and count > threshold:
+            return e.DiversionChanged(at=now, request_id=rid, on=True, waiting_short=count)
+        if state.diversion_on and count < threshold:
+            return e.DiversionChanged(at=now, request_id=rid, on=False, waiting_short=count)
+        return None
+
+
+def _ticket_reply(ticket_id: str) -> Any:
+    return lambda s: {"ticket": s.tickets[ticket_id].to_dict()}
+
+
+def _window_reply(n: int) -> Any:
+    return lambda s: {"window": s.windows[n].to_dict(s.tickets)}
+
+
+def estimate_wait(config: Config, state: QueueState, ticket: Ticket) -> tuple[int, int]:
+    """(people ahead, estimated minutes) for a waiting ticket, in plain order.
+
+    Ahead: waiting tickets before it that a window able to serve it could also take.
+    Minutes: their typical handling times shared over those windows while open.
+    """
+    windows = [
+        w for w in state.windows.values() if can_serve(config, w, ticket.service_id)
+    ]
+    open_windows = [w for w in windows if w.status is WindowStatus.OPEN] or windows
+    ahead = 0
+    minutes = 0
+    for other in state.waiting_tickets():
+        if other.id == ticket.id:
+            break
+        if any(can_serve(config, w, other.service_id) for w in windows):
+            ahead += 1
+            minutes += config.services[other.service_id].minutes
+    return ahead, math.ceil(minutes / max(1, len(open_windows)))
+
+
+# ------------------------------------------------------------------------------------------
+# Applying events: the only code that changes a QueueState.
+
+
+def apply_event(state: QueueState, event: e.Event, config: Config) -> None:
+    """Apply one event to the state in place."""
+    state.seq += 1
+    match event:
+        case e.DayStarted(day=day):
+            state.business_day = day
+            state.counters = {}
+            state.tickets = {}
+            state.waiting = []
+            state.recent_calls = []
+            state.diversion_on = False
+            state.green_channel_mode = GreenChannelMode.AUTO
+            _reset_windows(state, config)
+        case e.TicketExpired(ticket_id=tid):
+            ticket = state.tickets[tid]
+            if ticket.status is TicketStatus.WAITING:
+                ticket.status = TicketStatus.CANCELLED
+                ticket.cancel_reason = "expired"
+                state.waiting.remove(tid)
+            else:
+                ticket.status = TicketStatus.DONE
+                ticket.finished_at = event.at
+                _release_window(state, ticket)
+        case e.TicketIssued():
+            prefix = event.number.rstrip("0123456789")
+            state.counters[prefix] = int(event.number[len(prefix):])
+            ticket = Ticket(
+                id=event.ticket_id, number=event.number, service_id=event.service_id,
+                business_day=event.business_day, issued_at=event.at, order=event.order,
+                sign_language=event.sign_language, appointment_code=event.appointment_code,
+            )
+            state.tickets[ticket.id] = ticket
+            state.issued_total = max(state.issued_total, event.order)
+            _insert_waiting(state, ticket)
+        case e.TicketCalled(ticket_id=tid, window=n):
+            ticket = state.tickets[tid]
+            state.waiting.remove(tid)
+            ticket.status = TicketStatus.CALLED
+            ticket.window = n
+            ticket.target_window = None
+            ticket.called_at = event.at
+            ticket.calls += 1
+            window = state.windows[n]
+            window.current = tid
+            window.last_called_at = event.at
+            _record_call(state, ticket, n, event.at, recall=False)
+        case e.TicketRecalled(ticket_id=tid, window=n):
+            ticket = state.tickets[tid]
+            ticket.calls += 1
+            _record_call(state, ticket, n, event.at, recall=True)
+        case e.TicketFinished(ticket_id=tid):
+            ticket = state.tickets[tid]
+            ticket.status = TicketStatus.DONE
+            ticket.finished_at = event.at
+            _release_window(state, ticket)
+        case e.TicketNoShow(ticket_id=tid):
+            ticket = state.tickets[tid]
+            ticket.status = TicketStatus.NO_SHOW
+            ticket.finished_at = event.at
+            _release_window(state, ticket)
+        case e.TicketTransferred(ticket_id=tid):
+            ticket = state.tickets[tid]
+            _release_window(state, ticket)
+            ticket.status = TicketStatus.WAITING
+            ticket.window = None
+            ticket.called_at = None
+            ticket.service_id = event.service_id
+            ticket.target_window = event.target_window
+            ticket.transfers += 1
+            _insert_waiting(state, ticket)
+        case e.TicketCancelled(ticket_id=tid, reason=reason):
+            ticket = state.tickets[tid]
+            ticket.status = TicketStatus.CANCELLED
+            ticket.cancel_reason = reason
+            ticket.finished_at = event.at
+            state.waiting.remove(tid)
+        case e.WindowPaused(window=n):
+            state.windows[n].status = WindowStatus.PAUSED
+        case e.WindowResumed(window=n):
+            state.windows[n].status = WindowStatus.OPEN
+        case e.StaffSignedIn(window=n, staff_id=staff_id):
+            state.windows[n].staff_id = staff_id
+        case e.DiversionChanged(on=on):
+            state.diversion_on = on
+        case e.GreenChannelModeSet(mode=mode):
+            state.green_channel_mode = GreenChannelMode(mode)
+        case _:
+            raise ValueError(f"cannot apply {event!r}")
+
+
+def _insert_waiting(state: QueueState, ticket: Ticket) -> None:
+    """Insert in plain order (time of issue, then sequence); usually at the end."""
+    key = ticket.sort_key
+    i = len(state.waiting)
+    while i > 0 and state.tickets[state.waiting[i - 1]].sort_key > key:
+        i -= 1
+    state.waiting.insert(i, ticket.id)
+
+
+def _release_window(state: QueueState, ticket: Ticket) -> None:
+    if ticket.window is not None:
+        window = state.windows.get(ticket.window)
+        if window is not None and window.current == ticket.id:
+            window.current = None
+
+
+def _record_call(
+    state: QueueState, ticket: Ticket, window: int, at: dt.datetime, recall: bool
+) -> None:
+    state.recent_calls.insert(0, {
+        "seq": state.seq, "number": ticket.number, "window": window, "at": at.isoformat(),
+        "recall": recall, "ticket_id": ticket.id, "service_id": ticket.service_id,
+        "sign_language": ticket.sign_language,
+    })
+    del state.recent_calls[RECENT_CALLS_KEPT:]
+
+
+def skill_level(config: Config, window: WindowState, service_id: str) -> SkillLevel | None:
+    """The skill of the window's staff for a business (None: nobody signed in)."""
+    staff = staff_at(config, window)
+    return None if staff is None else staff.level(service_id)
