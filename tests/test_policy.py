@@ -196,3 +196,14 @@ def test_the_rule_that_chose_is_reported() -> None:
     desk.issue("cl-lxk")
     reply = desk.run(c.CallNext(request_id="x", window=1)).reply
     assert reply["rule"] == "green_channel"
+
+
+def test_short_business_goes_to_ordinary_windows_while_green_windows_are_paused() -> None:
+    desk = Desk()
+    desk.run(c.Pause(request_id="p1", window=1))
+    desk.run(c.Pause(request_id="p2", window=2))
+    desk.issue("sb-card")
+    for s in ("yb-dabing", "yb-jilu", "yb-dabing"):
+        desk.issue(s)
+    assert desk.core.state.diversion_on  # the count goes on, whoever is open
+    assert [desk.call(3), desk.call(4)] == ["B001", "A001"]
