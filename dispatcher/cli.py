@@ -24,6 +24,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"qms {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
+    disp = sub.add_parser("dispatcher", help="the LAN service that owns the queue")
+    disp.add_argument("--config", type=Path, default=None,
+                      help="config file (default: the shipped examples/center.toml)")
+    disp.add_argument("--db", type=Path, default=None,
+                      help="SQLite database (default: $STATE_DIRECTORY/qms.db, else beside "
+                           "the config)")
+    disp.add_argument("--listen", default=None, metavar="HOST:PORT",
+                      help="address to serve (default 127.0.0.1:8470)")
+
     config = sub.add_parser("config", help="work with config files")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     check = config_sub.add_parser(
@@ -54,6 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _config_check(args.file)
     if args.command == "simulate":
         return _simulate(args)
+    if args.command == "dispatcher":
+        from .main import run_dispatcher  # aiohttp is loaded only when serving
+
+        return run_dispatcher(args.config, args.db, args.listen)
     raise AssertionError(args.command)  # argparse only lets known commands through
 
 

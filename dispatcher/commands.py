@@ -6,8 +6,9 @@ with the first answer and changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,6 +78,33 @@ class SignIn(Command):
 @dataclass(frozen=True, kw_only=True)
 class SetGreenChannel(Command):
     mode: Literal["auto", "on", "off"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportPrint(Command):
+    """The kiosk reports how printing a ticket went."""
+
+    ticket_id: str
+    printed: bool
+    error: str | None = None
+
+
+COMMAND_TYPES: dict[str, type[Command]] = {
+    cls.__name__: cls
+    for cls in (IssueTicket, CallNext, Recall, NoShow, Pause, Resume, Transfer, CancelTicket,
+                SignIn, SetGreenChannel, ReportPrint)
+}
+
+
+def command_to_dict(command: Command) -> dict[str, Any]:
+    """JSON form of a command (stored with its answer, to recognise a retried request)."""
+    return {"type": type(command).__name__, **dataclasses.asdict(command)}
+
+
+def command_from_dict(data: dict[str, Any]) -> Command:
+    fields = dict(data)
+    cls = COMMAND_TYPES[fields.pop("type")]
+    return cls(**fields)
 
 
 class CommandError(Exception):

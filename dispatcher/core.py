@@ -38,6 +38,7 @@ class Outcome:
     events: tuple[e.Event, ...]
     reply: dict[str, Any]
     repeated: bool = False  # the request_id was answered before; nothing changed
+    tickets: tuple[dict[str, Any], ...] = ()  # every ticket the events touched, as it ended
 
 
 def business_day(config: Config, now: dt.datetime) -> dt.date:
@@ -72,7 +73,9 @@ class QueueCore:
     def __init__(self, config: Config, state: QueueState | None = None) -> None:
         self.config = config
         self.state = state if state is not None else initial_state(config)
+        # Answers of this business day and the one before (older ones live in the store).
         self.answers: dict[str, tuple[c.Command, dict[str, Any]]] = {}
+        self.previous_answers: dict[str, tuple[c.Command, dict[str, Any]]] = {}
         self.last_at: dt.datetime | None = None
 
     # -- replay ---------------------------------------------------------------------------
@@ -83,9 +86,18 @@ class QueueCore:
         config: Config,
         events: Iterable[e.Event],
         answers: Mapping[str, tuple[c.Command, dict[str, Any]]] | None = None,
+        *,
+        seq_before: int = 0,
+        issued_before: int = 0,
     ) -> QueueCore:
-        """Rebuild a core from its event log (and the stored answers, for idempotency)."""
+        """Rebuild a core from its event log (and the stored answers, for idempotency).
+
+        The log may start at a `DayStarted` event (which resets the day) instead of at the
+        beginning of time: then pass the number of events and of tickets before it.
+        """
         core = cls(config)
+        core.state.seq = seq_before
+        core.state.issued_total = issued_before
         for event in events:
             apply_event(core.state, event, config)
             core.last_at = event.at
@@ -102,8 +114,9 @@ class QueueCore:
         rid = command.request_id
         if not isinstance(rid, str) or not rid or len(rid) > MAX_REQUEST_ID:
             raise CommandError("bad_request", f"request_id must be 1–{MAX_REQUEST_ID} characters")
-        if rid in self.answers:
-            first, reply = self.answers[rid]
+        known = self.answers.get(rid) or self.previous_answers.get(rid)
+        if known is not None:
+            first, reply = known
             if first != command:
                 raise CommandError(
                     "request_id_reused", f"request_id {rid!r} was used for a different request"
@@ -111,32 +124,42 @@ class QueueCore:
             return Outcome((), reply, repeated=True)
         self._check_static(command)
 
+        now = now.astimezone(self.config.center.tz)  # events carry the center's local offset
         if self.last_at is not None and now < self.last_at:
             now = self.last_at  # the clock went back: hold time still
         state = self.state
         events: list[e.Event] = []
+        touched: dict[str, dict[str, Any]] = {}
+
+        def apply(event: e.Event) -> None:
+            apply_event(state, event, self.config)
+            events.append(event)
+            tid = getattr(event, "ticket_id", None)
+            if tid is not None and tid in state.tickets:
+                touched[tid] = state.tickets[tid].to_dict()
+
         day = business_day(self.config, now)
-        if state.business_day is None or day > state.business_day:
+        new_day = state.business_day is None or day > state.business_day
+        if new_day:
             # Work on a copy so a refused command leaves no trace, not even the rollover.
             state = copy.deepcopy(state)
             for event in self._rollover(state, day, now, rid):
-                apply_event(state, event, self.config)
-                events.append(event)
+                apply(event)
 
         command_events, make_reply = self._decide(state, command, now)
         for event in command_events:
-            apply_event(state, event, self.config)
-            events.append(event)
+            apply(event)
         diversion = self._diversion(state, now, rid)
         if diversion is not None:
-            apply_event(state, diversion, self.config)
-            events.append(diversion)
+            apply(diversion)
 
         self.state = state
         self.last_at = now
+        if new_day:
+            self.previous_answers, self.answers = self.answers, {}
         reply = make_reply(state)
         self.answers[rid] = (command, reply)
-        return Outcome(tuple(events), reply)
+        return Outcome(tuple(events), reply, tickets=tuple(touched.values()))
 
     # -- validation that needs no state ---------------------------------------------------
 
@@ -168,7 +191,8 @@ class QueueCore:
             if command.mode not in ("auto", "on", "off"):
                 raise CommandError("bad_request", "green channel mode must be auto, on or off")
         elif not isinstance(
-            command, c.CallNext | c.Recall | c.NoShow | c.Pause | c.Resume | c.CancelTicket
+            command,
+            c.CallNext | c.Recall | c.NoShow | c.Pause | c.Resume | c.CancelTicket | c.ReportPrint,
         ):
             raise CommandError("bad_request", f"unknown command {type(command).__name__}")
 
@@ -255,6 +279,13 @@ class QueueCore:
             case c.SignIn(window=n, staff_id=staff_id):
                 return [e.StaffSignedIn(at=now, request_id=rid, window=n, staff_id=staff_id)], \
                     _window_reply(n)
+            case c.ReportPrint(ticket_id=tid, printed=printed, error=error):
+                if tid not in state.tickets:
+                    raise CommandError("unknown_ticket", f"there is no ticket {tid!r} today")
+                return [e.TicketPrintReported(at=now, request_id=rid, ticket_id=tid,
+                                              printed=bool(printed),
+                                              error=None if printed else (error or "unknown"))], \
+                    _ticket_reply(tid)
             case c.SetGreenChannel(mode=mode):
                 config = self.config
                 return [e.GreenChannelModeSet(at=now, request_id=rid, mode=mode)], lambda s: {
@@ -452,6 +483,10 @@ def apply_event(state: QueueState, event: e.Event, config: Config) -> None:
             state.diversion_on = on
         case e.GreenChannelModeSet(mode=mode):
             state.green_channel_mode = GreenChannelMode(mode)
+        case e.TicketPrintReported(ticket_id=tid, printed=printed, error=error):
+            ticket = state.tickets[tid]
+            ticket.print_status = "printed" if printed else "failed"
+            ticket.print_error = error
         case _:
             raise ValueError(f"cannot apply {event!r}")
 

@@ -133,12 +133,22 @@ class GreenChannelModeSet(Event):
     mode: str  # auto | on | off
 
 
+@dataclass(frozen=True, kw_only=True)
+class TicketPrintReported(Event):
+    """The kiosk says whether the paper ticket came out (a failed one is shown on screen)."""
+
+    type: ClassVar[str] = "ticket_print_reported"
+    ticket_id: str
+    printed: bool
+    error: str | None = None
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
         DayStarted, TicketExpired, TicketIssued, TicketCalled, TicketRecalled, TicketFinished,
         TicketNoShow, TicketTransferred, TicketCancelled, WindowPaused, WindowResumed,
-        StaffSignedIn, DiversionChanged, GreenChannelModeSet,
+        StaffSignedIn, DiversionChanged, GreenChannelModeSet, TicketPrintReported,
     )
 }
 

@@ -45,6 +45,8 @@ class Ticket:
     calls: int = 0  # times announced, recalls included
     transfers: int = 0
     cancel_reason: str | None = None
+    print_status: str = "pending"  # pending (not reported yet) | printed | failed
+    print_error: str | None = None
 
     @property
     def sort_key(self) -> tuple[dt.datetime, int]:
@@ -69,6 +71,8 @@ class Ticket:
             "calls": self.calls,
             "transfers": self.transfers,
             "cancel_reason": self.cancel_reason,
+            "print_status": self.print_status,
+            "print_error": self.print_error,
         }
 
 

@@ -40,7 +40,8 @@ class QueueMachine(RuleBasedStateMachine):
         self.log: list[e.Event] = []
         self.issued: set[tuple[dt.date, str]] = set()
         self.ids_today: set[str] = set()
-        self.sent: list[tuple[c.Command, dict[str, Any]]] = []
+        self.sent: list[tuple[c.Command, dict[str, Any], int]] = []  # with its day's number
+        self.days = 0
         self.n = 0
 
     # -- driving ----------------------------------------------------------------------------
@@ -61,13 +62,14 @@ class QueueMachine(RuleBasedStateMachine):
         for event in outcome.events:
             if isinstance(event, e.DayStarted):
                 self.ids_today.clear()
+                self.days += 1
             if isinstance(event, e.TicketIssued):
                 key = (event.business_day, event.number)
                 assert key not in self.issued, f"number {event.number} issued twice"
                 self.issued.add(key)
                 self.ids_today.add(event.ticket_id)
         self.log.extend(outcome.events)
-        self.sent.append((command, outcome.reply))
+        self.sent.append((command, outcome.reply, self.days))
         return outcome.reply
 
     def _check_calls(self, before: Any, events: tuple[e.Event, ...], _: Any) -> None:
@@ -163,10 +165,12 @@ class QueueMachine(RuleBasedStateMachine):
     def clock_jumps_back(self, seconds: int) -> None:
         self.now -= dt.timedelta(seconds=seconds)
 
-    @precondition(lambda self: bool(self.sent))
+    @precondition(lambda self: any(day >= self.days - 1 for _, _, day in self.sent))
     @rule(data=st.data())
     def retry(self, data: st.DataObject) -> None:
-        command, reply = data.draw(st.sampled_from(self.sent))
+        """A retry of today's or the previous day's request (older ones: the store's job)."""
+        recent = [(cmd, reply) for cmd, reply, day in self.sent if day >= self.days - 1]
+        command, reply = data.draw(st.sampled_from(recent))
         before = copy.deepcopy(self.core.state)
         outcome = self.core.handle(command, self.now)
         assert outcome.repeated and outcome.events == ()

@@ -1,0 +1,120 @@
+"""`qms dispatcher`: the composition root of the LAN service.
+
+Start order: config → database → queue service → HTTP site; stop in reverse on SIGTERM or
+SIGINT: stop listening, answer what was already queued, close WebSockets, close the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from .config import Config, ConfigError, default_config_path, load_config
+from .server import build_app, demo_tokens_in_use, is_loopback, parse_listen
+from .service import Clock, DispatcherService, system_clock
+from .store import Store, StoreError
+
+log = logging.getLogger("qms.dispatcher")
+DEFAULT_LISTEN = "127.0.0.1:8470"
+EXIT_CONFIG = 2
+
+
+def default_db_path(config_path: Path) -> Path:
+    """$STATE_DIRECTORY/qms.db under systemd, else beside the config (center.toml → center.db)."""
+    state_dir = os.environ.get("STATE_DIRECTORY")
+    if state_dir:
+        return Path(state_dir.split(":")[0]) / "qms.db"
+    return config_path.with_suffix(".db")
+
+
+def refuse_reason(config: Config, host: str) -> str | None:
+    """Why the dispatcher must not start on this address, if it must not."""
+    if is_loopback(host):
+        return None
+    try:
+        shipped = load_config(default_config_path())
+    except ConfigError:
+        shipped = None
+    demo = demo_tokens_in_use(config, shipped)
+    if demo:
+        return (f"refusing to listen on {host}: device(s) {', '.join(demo)} still use a demo "
+                "token from the example config; give every device a secret token "
+                "(e.g. `python3 -c 'import secrets; print(secrets.token_urlsafe(24))'`) "
+                "or listen on 127.0.0.1")
+    return None
+
+
+async def serve(config: Config, db_path: Path, host: str, port: int,
+                clock: Clock = system_clock, ready: asyncio.Event | None = None,
+                stop: asyncio.Event | None = None) -> None:
+    """Run until `stop` is set (or SIGTERM/SIGINT)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # only possible in the main thread
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+    store = Store(db_path)
+    try:
+        service = DispatcherService(config, store, clock)
+        await service.start()
+        try:
+            app = build_app(config, service)
+            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            await runner.setup()
+            try:
+                site = web.TCPSite(runner, host, port, reuse_address=True)
+                await site.start()
+                bound = runner.addresses[0] if runner.addresses else (host, port)
+                shown = f"[{bound[0]}]" if ":" in str(bound[0]) else bound[0]
+                print(f"qms dispatcher serving http://{shown}:{bound[1]}/api/v1 "
+                      f"(database {db_path}, seq {service.seq})", flush=True)
+                if ready is not None:
+                    ready.set()
+                await stop.wait()
+                log.info("stopping")
+            finally:
+                await runner.cleanup()
+        finally:
+            await service.stop()
+    finally:
+        store.close()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
+
+
+def run_dispatcher(config_path: Path | None, db: Path | None, listen: str | None) -> int:
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    path = config_path or default_config_path()
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        host, port = parse_listen(listen or DEFAULT_LISTEN)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    reason = refuse_reason(config, host)
+    if reason:
+        print(reason, file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        asyncio.run(serve(config, db or default_db_path(path), host, port))
+    except StoreError as exc:
+        print(f"database: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0

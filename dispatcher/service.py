@@ -1,0 +1,254 @@
+"""The dispatcher's one loop: owns the core, commits before answering, feeds subscribers.
+
+Requests, reads and new subscriptions go into one inbox. A writer task takes everything that
+is waiting (a batch), runs the commands through the core, commits the batch in one SQLite
+transaction on a worker thread, and only then answers, broadcasts the events in `seq` order,
+serves reads and starts subscriptions. Readers therefore never see uncommitted state, and a
+power cut loses only requests that were never answered (group commit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .commands import Command, CommandError
+from .config import Config
+from .core import Outcome
+from .store import Record, Store
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+MAX_BATCH = 256
+SUBSCRIBER_QUEUE = 5000  # events a slow subscriber may lag before it is cut off (it resyncs)
+RESUME_LIMIT = 10_000  # more missed events than this: a fresh snapshot instead
+
+
+def system_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Unavailable(Exception):
+    """The service cannot take requests now (stopping, or the database failed)."""
+
+
+@dataclass
+class _Job:
+    future: asyncio.Future[Any]
+    command: Command | None = None
+    device: str | None = None
+    read: Callable[[], Any] | None = None
+    subscriber: Subscriber | None = None
+
+
+@dataclass
+class Subscriber:
+    """One event stream. `queue` gets dicts; None means the stream was closed by the server."""
+
+    since: int | None = None
+    epoch: str | None = None
+    queue: asyncio.Queue[dict[str, Any] | None] = field(
+        default_factory=lambda: asyncio.Queue(SUBSCRIBER_QUEUE + 10)
+    )
+    closed: bool = False
+
+
+class DispatcherService:
+    """Queue state owner: `execute` commands, `read` state, `subscribe` to events."""
+
+    def __init__(self, config: Config, store: Store, clock: Clock = system_clock) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.core = store.load_core(config)
+        self.epoch = store.epoch
+        self.boot = secrets.token_hex(4)
+        self._inbox: asyncio.Queue[_Job] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._subscribers: set[Subscriber] = set()
+        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="qms-db")
+        self._stopping = False
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._inbox = asyncio.Queue()
+        self._writer = asyncio.create_task(self._write_loop(), name="qms-writer")
+
+    async def stop(self) -> None:
+        """Answer what is queued, then stop; close every subscription."""
+        self._stopping = True
+        if self._inbox is not None and self._writer is not None:
+            await self._inbox.join()
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+        for sub in list(self._subscribers):
+            self._close(sub)
+        self._executor.shutdown(wait=True)
+
+    # -- API used by the server ---------------------------------------------------------------
+
+    async def execute(self, command: Command, device: str | None = None) -> Outcome:
+        """Run a command; its answer comes back after it is committed. Raises CommandError."""
+        result = await self._submit(_Job(self._future(), command=command, device=device))
+        assert isinstance(result, Outcome)
+        return result
+
+    async def read(self, fn: Callable[[], Any]) -> Any:
+        """Run `fn` against committed state, in order with the commands before it."""
+        return await self._submit(_Job(self._future(), read=fn))
+
+    async def subscribe(self, since: int | None = None, epoch: str | None = None) -> Subscriber:
+        """A new event stream: a snapshot (or the missed events since `since`), then live."""
+        sub = Subscriber(since=since, epoch=epoch)
+        await self._submit(_Job(self._future(), subscriber=sub))
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self._subscribers.discard(sub)
+        sub.closed = True
+
+    @property
+    def seq(self) -> int:
+        return self.core.state.seq
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**self.core.state.to_dict(), "epoch": self.epoch}
+
+    # -- the writer ---------------------------------------------------------------------------
+
+    def _future(self) -> asyncio.Future[Any]:
+        return asyncio.get_running_loop().create_future()
+
+    async def _submit(self, job: _Job) -> Any:
+        if self._stopping or self._inbox is None:
+            raise Unavailable("the dispatcher is stopping")
+        self._inbox.put_nowait(job)
+        return await job.future
+
+    async def _write_loop(self) -> None:
+        assert self._inbox is not None
+        inbox = self._inbox
+        while True:
+            batch = [await inbox.get()]
+            while not inbox.empty() and len(batch) < MAX_BATCH:
+                batch.append(inbox.get_nowait())
+            try:
+                await self._run_batch(batch)
+            except Exception:  # the database failed: nobody in this batch gets an answer
+                log.exception("batch failed; reloading state from the database")
+                for job in batch:
+                    if not job.future.done():
+                        job.future.set_exception(Unavailable("the database failed"))
+                self.core = self.store.load_core(self.config)
+            finally:
+                for _ in batch:
+                    inbox.task_done()
+
+    async def _run_batch(self, batch: list[_Job]) -> None:
+        results: list[tuple[_Job, Any]] = []
+        records: list[Record] = []
+        for job in batch:
+            if job.command is None:
+                continue
+            try:
+                outcome = self._handle(job.command)
+            except CommandError as err:
+                results.append((job, err))
+                continue
+            if not outcome.repeated:
+                records.append(Record(job.command, outcome, self.core.state.seq, job.device))
+            results.append((job, outcome))
+        if records:
+            await asyncio.get_running_loop().run_in_executor(
+                self._executor, self.store.append, records
+            )
+        # Committed: now the world may know.
+        for record in records:
+            self._broadcast(record)
+        for job, result in results:
+            if job.future.done():
+                continue
+            if isinstance(result, Exception):
+                job.future.set_exception(result)
+            else:
+                job.future.set_result(result)
+        for job in batch:
+            if job.future.done():
+                continue
+            if job.read is not None:
+                try:
+                    job.future.set_result(job.read())
+                except Exception as exc:  # a bad read must not stop the writer
+                    job.future.set_exception(exc)
+            elif job.subscriber is not None:
+                self._start_subscription(job.subscriber)
+                job.future.set_result(job.subscriber)
+
+    def _handle(self, command: Command) -> Outcome:
+        """The core's answer, or the stored first answer of a request from an earlier day."""
+        rid = command.request_id
+        if (
+            isinstance(rid, str)
+            and rid not in self.core.answers
+            and rid not in self.core.previous_answers
+        ):
+            stored = self.store.answer(rid)
+            if stored is not None:
+                first, reply = stored
+                if first != command:
+                    raise CommandError(
+                        "request_id_reused", f"request_id {rid!r} was used for a different request"
+                    )
+                return Outcome((), reply, repeated=True)
+        return self.core.handle(command, self.clock())
+
+    # -- events -------------------------------------------------------------------------------
+
+    def _broadcast(self, record: Record) -> None:
+        if not self._subscribers:
+            return
+        for message in record.messages:
+            for sub in list(self._subscribers):
+                self._send(sub, message)
+
+    def _send(self, sub: Subscriber, message: dict[str, Any]) -> None:
+        if sub.queue.qsize() >= SUBSCRIBER_QUEUE:
+            log.warning("a subscriber fell %d events behind; closing it", SUBSCRIBER_QUEUE)
+            self._close(sub)
+            return
+        sub.queue.put_nowait(message)
+
+    def _close(self, sub: Subscriber) -> None:
+        self._subscribers.discard(sub)
+        if not sub.closed:
+            sub.closed = True
+            sub.queue.put_nowait(None)
+
+    def _start_subscription(self, sub: Subscriber) -> None:
+        seq = self.core.state.seq
+        resumable = (
+            sub.since is not None
+            and sub.epoch == self.epoch
+            and 0 <= sub.since <= seq
+            and seq - sub.since <= RESUME_LIMIT
+        )
+        if resumable:
+            assert sub.since is not None
+            sub.queue.put_nowait({"type": "resume", "seq": sub.since, "epoch": self.epoch,
+                                  "boot": self.boot})
+            for message in self.store.messages_after(sub.since, RESUME_LIMIT):
+                sub.queue.put_nowait(message)
+        else:
+            sub.queue.put_nowait({"type": "snapshot", "seq": seq, "epoch": self.epoch,
+                                  "boot": self.boot, "state": self.state_dict()})
+        self._subscribers.add(sub)

@@ -1,0 +1,254 @@
+"""Durable state: the event log, the answers given to request_ids, and a tickets table for reads.
+
+SQLite in WAL mode with `synchronous=FULL` (checked at open): a committed transaction survives
+a power cut. The dispatcher commits a batch of commands in one transaction before any of their
+answers leaves. Nothing is ever deleted: yesterday's tickets stay for reports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .commands import Command, command_from_dict, command_to_dict
+from .config import Config
+from .core import Outcome, QueueCore
+from .events import Event, event_from_dict, event_to_dict
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    type TEXT NOT NULL,
+    request_id TEXT,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_type ON events(type, seq);
+CREATE TABLE IF NOT EXISTS answers (
+    request_id TEXT PRIMARY KEY,
+    command TEXT NOT NULL,
+    reply TEXT NOT NULL,
+    device TEXT,
+    seq INTEGER NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tickets (
+    id TEXT PRIMARY KEY,
+    business_day TEXT NOT NULL,
+    number TEXT NOT NULL,
+    service_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    print_status TEXT NOT NULL,
+    issued_at TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tickets_day ON tickets(business_day, status);
+CREATE INDEX IF NOT EXISTS tickets_print ON tickets(print_status, business_day);
+"""
+
+
+class StoreError(Exception):
+    """The database cannot be used safely."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One handled command to persist: what was asked, what happened, what was answered."""
+
+    command: Command
+    outcome: Outcome
+    seq_after: int  # the state's seq after its events
+    device: str | None = None
+
+    @functools.cached_property
+    def messages(self) -> list[dict[str, Any]]:
+        """The events as stored and as sent to subscribers: the event's fields, its `seq`,
+        and for a ticket event the ticket as the command left it."""
+        tickets = {t["id"]: t for t in self.outcome.tickets}
+        first = self.seq_after - len(self.outcome.events) + 1
+        out = []
+        for i, event in enumerate(self.outcome.events):
+            message = event_to_dict(event)
+            message["seq"] = first + i
+            tid = message.get("ticket_id")
+            if tid in tickets:
+                message["ticket"] = tickets[tid]
+            out.append(message)
+        return out
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    sync = conn.execute("PRAGMA synchronous").fetchone()[0]
+    if mode != "wal" or sync != 2:
+        conn.close()
+        raise StoreError(f"{path}: need journal_mode=wal and synchronous=FULL, got {mode}/{sync}")
+    return conn
+
+
+class Store:
+    """The dispatcher's SQLite database. Writes from one thread at a time (the service's)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._write = _connect(self.path)
+            self._write.executescript(SCHEMA)
+            self._read = _connect(self.path)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: {exc}") from None
+        self._read_lock = threading.Lock()
+        with self._transaction():
+            version = self._meta("schema_version")
+            if version is None:
+                self._set_meta("schema_version", str(SCHEMA_VERSION))
+                self._set_meta("epoch", secrets.token_hex(8))
+            elif int(version) != SCHEMA_VERSION:
+                raise StoreError(f"{self.path}: schema version {version}, "
+                                 f"this qms needs {SCHEMA_VERSION}")
+        self.epoch = self._meta("epoch") or ""
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _transaction(self) -> Any:
+        store = self
+
+        class _Tx:
+            def __enter__(self) -> sqlite3.Connection:
+                store._write.execute("BEGIN IMMEDIATE")
+                return store._write
+
+            def __exit__(self, exc_type: Any, *_: Any) -> None:
+                store._write.execute("ROLLBACK" if exc_type else "COMMIT")
+
+        return _Tx()
+
+    def _meta(self, key: str) -> str | None:
+        row = self._write.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._write.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._read_lock:
+            return self._read.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        for conn in (self._read, self._write):
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
+    def pragmas(self) -> tuple[str, int]:
+        """(journal_mode, synchronous) of the writing connection."""
+        mode = self._write.execute("PRAGMA journal_mode").fetchone()[0]
+        sync = self._write.execute("PRAGMA synchronous").fetchone()[0]
+        return str(mode), int(sync)
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def append(self, records: Iterable[Record]) -> None:
+        """Persist handled commands in one transaction: events, answers, tickets."""
+        with self._transaction() as db:
+            for r in records:
+                db.executemany(
+                    "INSERT INTO events(seq, at, type, request_id, data) VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (m["seq"], m["at"], m["type"], m["request_id"],
+                         json.dumps(m, ensure_ascii=False))
+                        for m in r.messages
+                    ],
+                )
+                db.execute(
+                    "INSERT INTO answers(request_id, command, reply, device, seq, at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (r.command.request_id, json.dumps(command_to_dict(r.command)),
+                     json.dumps(r.outcome.reply, ensure_ascii=False), r.device, r.seq_after,
+                     r.outcome.events[-1].at.isoformat() if r.outcome.events else ""),
+                )
+                db.executemany(
+                    "INSERT OR REPLACE INTO tickets(id, business_day, number, service_id, status,"
+                    " print_status, issued_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (t["id"], t["business_day"], t["number"], t["service_id"], t["status"],
+                         t["print_status"], t["issued_at"], json.dumps(t, ensure_ascii=False))
+                        for t in r.outcome.tickets
+                    ],
+                )
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def load_core(self, config: Config) -> QueueCore:
+        """Rebuild the core from the log, starting at the last business day's start."""
+        row = self._query("SELECT MAX(seq) FROM events WHERE type = 'day_started'")
+        start = row[0][0] or 1
+        issued_before = self._query(
+            "SELECT COUNT(*) FROM events WHERE type = 'ticket_issued' AND seq < ?", (start,)
+        )[0][0]
+        events = self.events_after(start - 1)
+        return QueueCore.replay(config, events, seq_before=start - 1,
+                                issued_before=issued_before)
+
+    def events_after(self, seq: int, limit: int | None = None) -> list[Event]:
+        sql = "SELECT data FROM events WHERE seq > ? ORDER BY seq"
+        params: list[Any] = [seq]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [event_from_dict(json.loads(d)) for (d,) in self._query(sql, params)]
+
+    def messages_after(self, seq: int, limit: int) -> list[dict[str, Any]]:
+        """Stored event messages after `seq`, as they were broadcast."""
+        rows = self._query("SELECT data FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                           (seq, limit))
+        return [json.loads(d) for (d,) in rows]
+
+    def last_seq(self) -> int:
+        return int(self._query("SELECT COALESCE(MAX(seq), 0) FROM events")[0][0])
+
+    def answer(self, request_id: str) -> tuple[Command, dict[str, Any]] | None:
+        rows = self._query("SELECT command, reply FROM answers WHERE request_id = ?",
+                           (request_id,))
+        if not rows:
+            return None
+        command, reply = rows[0]
+        return command_from_dict(json.loads(command)), json.loads(reply)
+
+    def tickets(
+        self,
+        business_day: str | None = None,
+        status: str | None = None,
+        print_status: str | None = None,
+        limit: int = 5000,
+    ) -> list[dict[str, Any]]:
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (("business_day", business_day), ("status", status),
+                              ("print_status", print_status)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        sql = "SELECT data FROM tickets"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY issued_at, id LIMIT ?"
+        params.append(limit)
+        return [json.loads(d) for (d,) in self._query(sql, params)]
+
+    def ticket(self, ticket_id: str) -> dict[str, Any] | None:
+        rows = self._query("SELECT data FROM tickets WHERE id = ?", (ticket_id,))
+        return json.loads(rows[0][0]) if rows else None
