@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -52,9 +53,9 @@ def refuse_reason(config: Config, host: str) -> str | None:
 
 
 async def serve(config: Config, db_path: Path, host: str, port: int,
-                clock: Clock = system_clock, ready: asyncio.Event | None = None,
+                clock: Clock = system_clock, ready: Callable[[str], None] | None = None,
                 stop: asyncio.Event | None = None) -> None:
-    """Run until `stop` is set (or SIGTERM/SIGINT)."""
+    """Run until `stop` is set (or SIGTERM/SIGINT); `ready` gets the base URL once serving."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):  # only possible in the main thread
@@ -73,10 +74,11 @@ async def serve(config: Config, db_path: Path, host: str, port: int,
                 await site.start()
                 bound = runner.addresses[0] if runner.addresses else (host, port)
                 shown = f"[{bound[0]}]" if ":" in str(bound[0]) else bound[0]
-                print(f"qms dispatcher serving http://{shown}:{bound[1]}/api/v1 "
+                url = f"http://{shown}:{bound[1]}"
+                print(f"qms dispatcher serving {url}/api/v1 "
                       f"(database {db_path}, seq {service.seq})", flush=True)
                 if ready is not None:
-                    ready.set()
+                    ready(url)
                 await stop.wait()
                 log.info("stopping")
             finally:

@@ -49,7 +49,7 @@ class _Job:
     subscriber: Subscriber | None = None
 
 
-@dataclass
+@dataclass(eq=False)
 class Subscriber:
     """One event stream. `queue` gets dicts; None means the stream was closed by the server."""
 
@@ -191,8 +191,12 @@ class DispatcherService:
                 except Exception as exc:  # a bad read must not stop the writer
                     job.future.set_exception(exc)
             elif job.subscriber is not None:
-                self._start_subscription(job.subscriber)
-                job.future.set_result(job.subscriber)
+                try:
+                    self._start_subscription(job.subscriber)
+                except Exception as exc:
+                    job.future.set_exception(exc)
+                else:
+                    job.future.set_result(job.subscriber)
 
     def _handle(self, command: Command) -> Outcome:
         """The core's answer, or the stored first answer of a request from an earlier day."""

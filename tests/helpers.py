@@ -121,7 +121,26 @@ name = "hall"
 role = "caller"
 windows = [1, 2, 3, 4]
 token = "test-hall-token"
+[[devices]]
+name = "desk-3"
+role = "caller"
+windows = [3]
+token = "test-desk3-token"
+[[devices]]
+name = "screen"
+role = "display"
+token = "test-screen-token"
+[[devices]]
+name = "boss"
+role = "admin"
+token = "test-admin-token"
 """
+
+KIOSK = "test-kiosk-token"
+HALL = "test-hall-token"
+DESK3 = "test-desk3-token"
+SCREEN = "test-screen-token"
+ADMIN = "test-admin-token"
 
 
 DEFAULT_POLICY: dict[str, Any] = {
