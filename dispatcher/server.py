@@ -108,7 +108,7 @@ def find_device(config: Config, header: str | None) -> Device | None:
     """The device whose token the header carries; every token compared in constant time."""
     if not header or not header.startswith("Bearer "):
         return None
-    given = header[len("Bearer "):].strip().encode()
+    given = header[len("Bearer "):].strip().encode("utf-8", "replace")
     found = None
     for device in config.devices:
         if hmac.compare_digest(given, device.token.encode()):

@@ -70,6 +70,7 @@ class DispatcherService:
         self.clock = clock
         self.core = store.load_core(config)
         self.epoch = store.epoch
+        self.committed_seq = self.core.state.seq  # events up to here are on disk
         self.boot = secrets.token_hex(4)
         self._inbox: asyncio.Queue[_Job] | None = None
         self._writer: asyncio.Task[None] | None = None
@@ -119,7 +120,8 @@ class DispatcherService:
 
     @property
     def seq(self) -> int:
-        return self.core.state.seq
+        """The last committed event's seq (the core may be ahead while a batch commits)."""
+        return self.committed_seq
 
     def state_dict(self) -> dict[str, Any]:
         return {**self.core.state.to_dict(), "epoch": self.epoch}
@@ -150,6 +152,7 @@ class DispatcherService:
                     if not job.future.done():
                         job.future.set_exception(Unavailable("the database failed"))
                 self.core = self.store.load_core(self.config)
+                self.committed_seq = self.core.state.seq
             finally:
                 for _ in batch:
                     inbox.task_done()
@@ -173,6 +176,7 @@ class DispatcherService:
                 self._executor, self.store.append, records
             )
         # Committed: now the world may know.
+        self.committed_seq = self.core.state.seq
         for record in records:
             self._broadcast(record)
         for job, result in results:
