@@ -73,7 +73,30 @@ class Ticket:
             "cancel_reason": self.cancel_reason,
             "print_status": self.print_status,
             "print_error": self.print_error,
+            "order": self.order,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Ticket:
+        """Inverse of `to_dict`."""
+
+        def when(key: str) -> dt.datetime | None:
+            value = d.get(key)
+            return dt.datetime.fromisoformat(value) if value else None
+
+        issued_at = when("issued_at")
+        assert issued_at is not None
+        return cls(
+            id=d["id"], number=d["number"], service_id=d["service_id"],
+            business_day=dt.date.fromisoformat(d["business_day"]), issued_at=issued_at,
+            order=int(d.get("order", 0)), status=TicketStatus(d["status"]),
+            sign_language=bool(d.get("sign_language")),
+            appointment_code=d.get("appointment_code"), window=d.get("window"),
+            target_window=d.get("target_window"), called_at=when("called_at"),
+            finished_at=when("finished_at"), calls=int(d.get("calls", 0)),
+            transfers=int(d.get("transfers", 0)), cancel_reason=d.get("cancel_reason"),
+            print_status=d.get("print_status", "pending"), print_error=d.get("print_error"),
+        )
 
 
 @dataclass
@@ -113,6 +136,36 @@ class QueueState:
 
     def waiting_tickets(self) -> list[Ticket]:
         return [self.tickets[t] for t in self.waiting]
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> QueueState:
+        """A state rebuilt from the STATE object of the API: the waiting tickets, the windows
+        and their current tickets, recent calls and modes. Finished tickets of the day and
+        the numbering counters are not part of STATE, so they are not here either."""
+        state = cls(
+            business_day=dt.date.fromisoformat(d["date"]) if d.get("date") else None,
+            seq=int(d["seq"]),
+            diversion_on=bool(d.get("diversion_on")),
+            green_channel_mode=GreenChannelMode(d.get("green_channel_mode", "auto")),
+            recent_calls=list(d.get("recent_calls", [])),
+        )
+        for t in d.get("waiting", []):
+            ticket = Ticket.from_dict(t)
+            state.tickets[ticket.id] = ticket
+            state.waiting.append(ticket.id)
+        for w in d.get("windows", []):
+            current = Ticket.from_dict(w["current"]) if w.get("current") else None
+            if current is not None:
+                state.tickets[current.id] = current
+            state.windows[int(w["number"])] = WindowState(
+                number=int(w["number"]), green=bool(w["green"]),
+                status=WindowStatus(w["status"]), current=current.id if current else None,
+                staff_id=w.get("staff_id"),
+                last_called_at=current.called_at if current else None,
+            )
+        orders = [t.order for t in state.tickets.values()]
+        state.issued_total = max(orders, default=0)
+        return state
 
     def to_dict(self) -> dict[str, Any]:
         """The STATE object of the LAN API."""
