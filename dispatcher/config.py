@@ -148,6 +148,7 @@ class Config:
         if not self.services:
             index = {s.id: s for d in self.departments for s in d.services}
             object.__setattr__(self, "services", index)
+        object.__setattr__(self, "_staff_index", {s.id: s for s in self.staff})
 
     def window(self, number: int) -> Window:
         for w in self.windows:
@@ -156,10 +157,8 @@ class Config:
         raise KeyError(number)
 
     def staff_member(self, staff_id: str) -> Staff:
-        for s in self.staff:
-            if s.id == staff_id:
-                return s
-        raise KeyError(staff_id)
+        index: dict[str, Staff] = self.__dict__["_staff_index"]
+        return index[staff_id]
 
     @property
     def green_windows(self) -> tuple[int, ...]:

@@ -355,7 +355,8 @@ class QueueCore:
         if "short_high_freq" not in self.config.policy.rules:
             return None
         services = self.config.services
-        count = sum(1 for t in state.waiting_tickets() if services[t.service_id].short_high_freq)
+        count = sum(n for sid, n in state.waiting_by_service.items()
+                    if services[sid].short_high_freq)
         threshold = self.config.policy.short_threshold
         if not state.diversion_on and count > threshold:
             return e.DiversionChanged(at=now, request_id=rid, on=True, waiting_short=count)
@@ -378,18 +379,33 @@ def estimate_wait(config: Config, state: QueueState, ticket: Ticket) -> tuple[in
     Ahead: waiting tickets before it that a window able to serve it could also take.
     Minutes: their typical handling times shared over those windows while open.
     """
-    windows = [
-        w for w in state.windows.values() if can_serve(config, w, ticket.service_id)
-    ]
-    open_windows = [w for w in windows if w.status is WindowStatus.OPEN] or windows
+    servable: dict[str, frozenset[int]] = {}
+
+    def windows_for(service_id: str) -> frozenset[int]:
+        if service_id not in servable:
+            servable[service_id] = frozenset(
+                n for n, w in state.windows.items() if can_serve(config, w, service_id)
+            )
+        return servable[service_id]
+
+    mine = windows_for(ticket.service_id)
+    open_windows = [n for n in mine if state.windows[n].status is WindowStatus.OPEN] or mine
     ahead = 0
     minutes = 0
-    for other in state.waiting_tickets():
-        if other.id == ticket.id:
-            break
-        if any(can_serve(config, w, other.service_id) for w in windows):
-            ahead += 1
-            minutes += config.services[other.service_id].minutes
+    if state.waiting and state.waiting[-1] == ticket.id:
+        # The newest ticket (the usual case): everything else waiting is ahead of it.
+        for service_id, count in state.waiting_by_service.items():
+            if windows_for(service_id) & mine:
+                n = count - (service_id == ticket.service_id)
+                ahead += n
+                minutes += n * config.services[service_id].minutes
+    else:
+        for other in state.waiting_tickets():
+            if other.id == ticket.id:
+                break
+            if windows_for(other.service_id) & mine:
+                ahead += 1
+                minutes += config.services[other.service_id].minutes
     return ahead, math.ceil(minutes / max(1, len(open_windows)))
 
 
@@ -406,6 +422,7 @@ def apply_event(state: QueueState, event: e.Event, config: Config) -> None:
             state.counters = {}
             state.tickets = {}
             state.waiting = []
+            state.waiting_by_service = {}
             state.recent_calls = []
             state.diversion_on = False
             state.green_channel_mode = GreenChannelMode.AUTO
@@ -415,7 +432,7 @@ def apply_event(state: QueueState, event: e.Event, config: Config) -> None:
             if ticket.status is TicketStatus.WAITING:
                 ticket.status = TicketStatus.CANCELLED
                 ticket.cancel_reason = "expired"
-                state.waiting.remove(tid)
+                _remove_waiting(state, ticket)
             else:
                 ticket.status = TicketStatus.DONE
                 ticket.finished_at = event.at
@@ -433,7 +450,7 @@ def apply_event(state: QueueState, event: e.Event, config: Config) -> None:
             _insert_waiting(state, ticket)
         case e.TicketCalled(ticket_id=tid, window=n):
             ticket = state.tickets[tid]
-            state.waiting.remove(tid)
+            _remove_waiting(state, ticket)
             ticket.status = TicketStatus.CALLED
             ticket.window = n
             ticket.target_window = None
@@ -463,7 +480,7 @@ def apply_event(state: QueueState, event: e.Event, config: Config) -> None:
             ticket.status = TicketStatus.WAITING
             ticket.window = None
             ticket.called_at = None
-            ticket.service_id = event.service_id
+            ticket.service_id = event.service_id  # before it is counted as waiting again
             ticket.target_window = event.target_window
             ticket.transfers += 1
             _insert_waiting(state, ticket)
@@ -472,7 +489,7 @@ def apply_event(state: QueueState, event: e.Event, config: Config) -> None:
             ticket.status = TicketStatus.CANCELLED
             ticket.cancel_reason = reason
             ticket.finished_at = event.at
-            state.waiting.remove(tid)
+            _remove_waiting(state, ticket)
         case e.WindowPaused(window=n):
             state.windows[n].status = WindowStatus.PAUSED
         case e.WindowResumed(window=n):
@@ -491,8 +508,19 @@ def apply_event(state: QueueState, event: e.Event, config: Config) -> None:
             raise ValueError(f"cannot apply {event!r}")
 
 
+def _remove_waiting(state: QueueState, ticket: Ticket) -> None:
+    state.waiting.remove(ticket.id)
+    left = state.waiting_by_service[ticket.service_id] - 1
+    if left:
+        state.waiting_by_service[ticket.service_id] = left
+    else:
+        del state.waiting_by_service[ticket.service_id]
+
+
 def _insert_waiting(state: QueueState, ticket: Ticket) -> None:
     """Insert in plain order (time of issue, then sequence); usually at the end."""
+    counts = state.waiting_by_service
+    counts[ticket.service_id] = counts.get(ticket.service_id, 0) + 1
     key = ticket.sort_key
     i = len(state.waiting)
     while i > 0 and state.tickets[state.waiting[i - 1]].sort_key > key:

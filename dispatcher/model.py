@@ -127,6 +127,7 @@ class QueueState:
     counters: dict[str, int] = field(default_factory=dict)  # prefix -> last number today
     tickets: dict[str, Ticket] = field(default_factory=dict)  # today's tickets by id
     waiting: list[str] = field(default_factory=list)  # waiting ticket ids in plain order
+    waiting_by_service: dict[str, int] = field(default_factory=dict)  # derived from waiting
     windows: dict[int, WindowState] = field(default_factory=dict)
     diversion_on: bool = False  # short high-frequency diversion at the green windows
     green_channel_mode: GreenChannelMode = GreenChannelMode.AUTO
@@ -153,6 +154,8 @@ class QueueState:
             ticket = Ticket.from_dict(t)
             state.tickets[ticket.id] = ticket
             state.waiting.append(ticket.id)
+            counts = state.waiting_by_service
+            counts[ticket.service_id] = counts.get(ticket.service_id, 0) + 1
         for w in d.get("windows", []):
             current = Ticket.from_dict(w["current"]) if w.get("current") else None
             if current is not None:

@@ -29,8 +29,8 @@ Tie-break everywhere: time of issue (kept across transfers), then issue sequence
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 
 from .config import Config, SkillLevel, Staff
 from .model import QueueState, Ticket, WindowState, WindowStatus
@@ -42,16 +42,37 @@ class Choice:
     rule: str
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Context:
+    """What one window's decision needs, computed once per call."""
+
     config: Config
     state: QueueState
     window: WindowState
-    staff: Staff | None
     now: dt.datetime
+    staff: Staff | None  # only when the skills rule is on
+    gc_active: bool
+    gc_services: frozenset[str]
+    gc_limit: dt.timedelta
+    starve_limit: dt.timedelta
+    green_open: bool
+    low: list[Ticket] = field(default_factory=list)
 
-    def waited(self, ticket: Ticket) -> dt.timedelta:
-        return self.now - ticket.issued_at
+    @classmethod
+    def build(cls, config: Config, state: QueueState, window_no: int,
+              now: dt.datetime) -> _Context:
+        rules = config.policy.rules
+        window = state.windows[window_no]
+        return cls(
+            config=config, state=state, window=window, now=now,
+            staff=staff_at(config, window) if "skills" in rules else None,
+            gc_active="green_channel" in rules and green_channel_active(config, state, now),
+            gc_services=frozenset(config.green_channel.service_ids),
+            gc_limit=dt.timedelta(minutes=config.green_channel.max_wait_min),
+            starve_limit=dt.timedelta(minutes=config.policy.starvation_max_wait_min),
+            green_open=any(w.green and w.status is WindowStatus.OPEN
+                           for w in state.windows.values()),
+        )
 
 
 def green_channel_active(config: Config, state: QueueState, now: dt.datetime) -> bool:
@@ -82,96 +103,99 @@ def can_serve(config: Config, window: WindowState, service_id: str) -> bool:
     return staff is None or staff.level(service_id) > SkillLevel.CANNOT
 
 
-def eligible(config: Config, state: QueueState, window_no: int, now: dt.datetime) -> list[Ticket]:
-    """The waiting tickets this window may call now, in plain order."""
-    window = state.windows[window_no]
-    rules = config.policy.rules
-    staff = staff_at(config, window) if "skills" in rules else None
-    gc_active = "green_channel" in rules and green_channel_active(config, state, now)
-    gc_services = set(config.green_channel.service_ids)
-    gc_limit = dt.timedelta(minutes=config.green_channel.max_wait_min)
-    green_open = any(
-        w.green and w.status is WindowStatus.OPEN for w in state.windows.values()
-    )
-    result: list[Ticket] = []
-    low: list[Ticket] = []
-    for ticket in state.waiting_tickets():
+def _candidates(ctx: _Context) -> Iterator[Ticket]:
+    """Eligible tickets in plain order; `low`-skill ones are set aside in ctx.low."""
+    window_no = ctx.window.number
+    windows = ctx.state.windows
+    for ticket in ctx.state.waiting_tickets():
         target = ticket.target_window
         if target is not None and target != window_no:
-            target_state = state.windows.get(target)
+            target_state = windows.get(target)
             if target_state is not None and target_state.status is WindowStatus.OPEN:
                 continue
         if (
-            gc_active
-            and not window.green
-            and ticket.service_id in gc_services
-            and green_open
-            and now - ticket.issued_at < gc_limit
+            ctx.gc_active
+            and not ctx.window.green
+            and ticket.service_id in ctx.gc_services
+            and ctx.green_open
+            and ctx.now - ticket.issued_at < ctx.gc_limit
         ):
             continue
-        if staff is not None:
-            level = staff.level(ticket.service_id)
+        if ctx.staff is not None:
+            level = ctx.staff.level(ticket.service_id)
             if level == SkillLevel.CANNOT:
                 continue
             if level == SkillLevel.LOW:
-                low.append(ticket)
+                ctx.low.append(ticket)
                 continue
-        result.append(ticket)
-    return result or low
+        yield ticket
 
 
-def _transferred(ctx: _Context, candidates: list[Ticket]) -> Ticket | None:
-    return next((t for t in candidates if t.target_window == ctx.window.number), None)
+def eligible(config: Config, state: QueueState, window_no: int, now: dt.datetime) -> list[Ticket]:
+    """The waiting tickets this window may call now, in plain order."""
+    ctx = _Context.build(config, state, window_no, now)
+    return list(_candidates(ctx)) or ctx.low
 
 
-def _starvation(ctx: _Context, candidates: list[Ticket]) -> Ticket | None:
-    limit = dt.timedelta(minutes=ctx.config.policy.starvation_max_wait_min)
-    return next((t for t in candidates if ctx.waited(t) >= limit), None)
-
-
-def _green_channel(ctx: _Context, candidates: list[Ticket]) -> Ticket | None:
-    if not ctx.window.green or not green_channel_active(ctx.config, ctx.state, ctx.now):
-        return None
-    services = ctx.config.green_channel.service_ids
-    return next((t for t in candidates if t.service_id in services), None)
-
-
-def _short_high_freq(ctx: _Context, candidates: list[Ticket]) -> Ticket | None:
-    if not ctx.window.green or not ctx.state.diversion_on:
-        return None
-    services = ctx.config.services
-    return next((t for t in candidates if services[t.service_id].short_high_freq), None)
-
-
-def _skills(ctx: _Context, candidates: list[Ticket]) -> Ticket | None:
-    if ctx.staff is None or not candidates:
-        return None
-    staff = ctx.staff
-    best = max(staff.level(t.service_id) for t in candidates)
-    chosen = next(t for t in candidates if staff.level(t.service_id) == best)
-    return None if chosen is candidates[0] else chosen  # same as plain order: say "plain"
-
-
-RULE_FUNCTIONS: dict[str, Callable[[_Context, list[Ticket]], Ticket | None]] = {
-    "transferred": _transferred,
-    "starvation": _starvation,
-    "green_channel": _green_channel,
-    "short_high_freq": _short_high_freq,
-    "skills": _skills,
+# Each rule but skills favours the oldest eligible ticket matching a test, where it applies.
+_Test = Callable[[_Context, Ticket], bool]
+_Applies = Callable[[_Context], bool]
+PREDICATE_RULES: dict[str, tuple[_Applies, _Test]] = {
+    "transferred": (
+        lambda ctx: True,
+        lambda ctx, t: t.target_window == ctx.window.number,
+    ),
+    "starvation": (
+        lambda ctx: True,
+        lambda ctx, t: ctx.now - t.issued_at >= ctx.starve_limit,
+    ),
+    "green_channel": (
+        lambda ctx: ctx.window.green and ctx.gc_active,
+        lambda ctx, t: t.service_id in ctx.gc_services,
+    ),
+    "short_high_freq": (
+        lambda ctx: ctx.window.green and ctx.state.diversion_on,
+        lambda ctx, t: ctx.config.services[t.service_id].short_high_freq,
+    ),
 }
+
+
+def _pick(ctx: _Context, candidates: Iterable[Ticket]) -> Choice | None:
+    """One pass over the candidates: the first match of each rule, then rule order decides."""
+    rules = ctx.config.policy.rules
+    tests = [(name, PREDICATE_RULES[name][1]) for name in rules
+             if name in PREDICATE_RULES and PREDICATE_RULES[name][0](ctx)]
+    staff = ctx.staff if "skills" in rules else None
+    found: dict[str, Ticket] = {}
+    first: Ticket | None = None
+    best: tuple[SkillLevel, Ticket] | None = None
+    for ticket in candidates:
+        if first is None:
+            first = ticket
+        for name, test in tests:
+            if name not in found and test(ctx, ticket):
+                found[name] = ticket
+        if staff is not None:
+            level = staff.level(ticket.service_id)
+            if best is None or level > best[0]:
+                best = (level, ticket)
+    if first is None:
+        return None
+    for name in rules:
+        if name in found:
+            return Choice(found[name], name)
+        # skills: the business the staff does best; if that is the oldest anyway, say "plain".
+        if name == "skills" and best is not None and best[1] is not first:
+            return Choice(best[1], "skills")
+    return Choice(first, "plain")
 
 
 def choose_next(
     config: Config, state: QueueState, window_no: int, now: dt.datetime
 ) -> Choice | None:
     """The ticket this window should call now and the rule that chose it, or None."""
-    candidates = eligible(config, state, window_no, now)
-    if not candidates:
-        return None
-    window = state.windows[window_no]
-    ctx = _Context(config, state, window, staff_at(config, window), now)
-    for rule in config.policy.rules:
-        ticket = RULE_FUNCTIONS[rule](ctx, candidates)
-        if ticket is not None:
-            return Choice(ticket, rule)
-    return Choice(candidates[0], "plain")
+    ctx = _Context.build(config, state, window_no, now)
+    choice = _pick(ctx, _candidates(ctx))
+    if choice is None and ctx.low:  # nothing else waits: the staff's "low" business
+        choice = _pick(ctx, list(ctx.low))
+    return choice

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from collections import Counter
 from typing import Any
 
 from hypothesis import HealthCheck, settings
@@ -195,6 +196,7 @@ class QueueMachine(RuleBasedStateMachine):
         assert set(state.tickets) == self.ids_today
         waiting = [t for t in state.tickets.values() if t.status is TicketStatus.WAITING]
         assert state.waiting == [t.id for t in sorted(waiting, key=lambda t: t.sort_key)]
+        assert state.waiting_by_service == dict(Counter(t.service_id for t in waiting))
         called = {t.id for t in state.tickets.values() if t.status is TicketStatus.CALLED}
         assert called == {w.current for w in state.windows.values() if w.current}
 
