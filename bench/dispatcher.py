@@ -51,7 +51,7 @@ def percentile(values: list[float], q: float) -> float:
 async def client_loop(session: aiohttp.ClientSession, url: str, count: int,
                       body: dict[str, Any], rid_prefix: str, pace_s: float = 0.0) -> list[float]:
     """`count` requests one after another; with `pace_s`, one every pace_s seconds (jittered)."""
-    latencies = []
+    latencies: list[float] = []
     rng = random.Random(rid_prefix)
     if pace_s:
         await asyncio.sleep(rng.uniform(0, pace_s))
