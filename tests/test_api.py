@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +21,7 @@ from dispatcher.main import refuse_reason, run_dispatcher
 from dispatcher.store import Store
 
 from .helpers import ADMIN, DESK3, HALL, KIOSK, SCREEN, small_config
-from .live import LiveDispatcher
+from .live import LiveDispatcher, http_call
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "center.toml"
 
@@ -374,3 +378,46 @@ def test_event_log_in_the_database_matches_seq(live: LiveDispatcher) -> None:
     seqs = [s for (s,) in conn.execute("SELECT seq FROM events ORDER BY seq")]
     conn.close()
     assert seqs == list(range(1, 7))
+
+
+def test_sigterm_stops_the_service_cleanly_and_keeps_every_ticket(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dispatcher", "dispatcher", "--config", str(EXAMPLE),
+         "--db", str(tmp_path / "q.db"), "--listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.startswith("qms dispatcher serving http://127.0.0.1:")
+    port = int(line.split("127.0.0.1:")[1].split("/")[0])
+    status, body = http_call(port, "POST", "/tickets",
+                             {"request_id": "x", "service_id": "yibao-dabing"},
+                             "demo-kiosk-token")
+    assert status == 201
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(10) == 0
+    assert proc.stderr is not None and "Traceback" not in proc.stderr.read()
+    store = Store(tmp_path / "q.db")
+    try:
+        assert store.ticket(body["ticket"]["id"]) is not None
+    finally:
+        store.close()
+
+
+def test_a_clock_set_back_after_a_restart_never_reissues_a_number(tmp_path: Path) -> None:
+    db = tmp_path / "qms.db"
+    first = LiveDispatcher(small_config(), db).start()
+    first.clock.advance(24 * 3600)  # Tuesday
+    a = first.call("POST", "/tickets", {"request_id": "a", "service_id": "sb-card"}, KIOSK)[1]
+    first.stop()
+    first.clock.advance(-30 * 3600)  # the Pi boots without a battery clock: Monday again
+    second = LiveDispatcher(small_config(), db, clock=first.clock).start()
+    try:
+        b = second.call("POST", "/tickets", {"request_id": "b", "service_id": "sb-card"},
+                        KIOSK)[1]
+        assert (a["ticket"]["number"], b["ticket"]["number"]) == ("B001", "B002")
+        assert b["ticket"]["business_day"] == a["ticket"]["business_day"] == "2026-12-01"
+    finally:
+        second.stop()
