@@ -33,6 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
     disp.add_argument("--listen", default=None, metavar="HOST:PORT",
                       help="address to serve (default 127.0.0.1:8470)")
 
+    printer = sub.add_parser("printer", help="the ticket printer")
+    printer_sub = printer.add_subparsers(dest="printer_command", metavar="ACTION", required=True)
+    ptest = printer_sub.add_parser("test", help="print a sample ticket, or write its bytes")
+    ptest.add_argument("--config", type=Path, default=None,
+                       help="config file (default: the shipped examples/center.toml)")
+    ptest.add_argument("--to", type=Path, default=None,
+                       help="write the ESC/POS bytes to this file instead of printing")
+
     config = sub.add_parser("config", help="work with config files")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     check = config_sub.add_parser(
@@ -63,6 +71,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _config_check(args.file)
     if args.command == "simulate":
         return _simulate(args)
+    if args.command == "printer":
+        config = _load(args.config)
+        if config is None:
+            return EXIT_INVALID
+        from printer.cli import printer_test
+
+        return printer_test(config, args.config or default_config_path(), args.to)
     if args.command == "dispatcher":
         from .main import run_dispatcher  # aiohttp is loaded only when serving
 

@@ -121,6 +121,37 @@ class Device:
     windows: tuple[int, ...] = ()
 
 
+TRANSPORTS = ("fake", "usb", "serial", "network", "file")
+
+
+@dataclass(frozen=True)
+class PrinterConfig:
+    """The kiosk's ticket printer."""
+
+    transport: str = "fake"  # fake | usb | serial | network | file
+    dots: int = 576  # 576 (80 mm paper) or 384 (58 mm)
+    encoding: str = "gb18030"  # or "gbk"
+    mode: str = "native"  # native | raster (printers without a Chinese font)
+    cutter: bool = True
+    qr: str = ""  # QR payload template ({id}, {number}); empty: no QR code
+    materials: bool | tuple[str, ...] = True  # print the checklist: all, none, or these ids
+    font: str = ""  # CJK font file for raster tickets and previews; empty: search
+    usb: str = ""  # "VID:PID" in hex, e.g. "0416:5011"
+    serial: str = ""  # device, e.g. /dev/ttyUSB0
+    baudrate: int = 9600
+    flow: str = "none"  # none | xonxoff | dsrdtr
+    host: str = ""
+    port: int = 9100
+    device: str = ""  # device file, e.g. /dev/usb/lp0
+    fake_dir: str = "printer"  # the fake printer's folder, relative to the state folder
+    timeout_s: float = 3.0
+
+    def prints_materials(self, service_id: str) -> bool:
+        if isinstance(self.materials, bool):
+            return self.materials
+        return service_id in self.materials
+
+
 @dataclass(frozen=True)
 class Center:
     name: str
@@ -142,6 +173,7 @@ class Config:
     policy: Policy = Policy()
     green_channel: GreenChannel = GreenChannel()
     devices: tuple[Device, ...] = ()
+    printer: PrinterConfig = PrinterConfig()
     services: Mapping[str, Service] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -315,7 +347,8 @@ class _Validator:
     def config(self, data: Mapping[str, Any]) -> Config | None:
         self.unknown_keys(
             data,
-            ("center", "policy", "green_channel", "departments", "windows", "staff", "devices"),
+            ("center", "policy", "green_channel", "departments", "windows", "staff", "devices",
+             "printer"),
             "",
         )
         center = self.center(self.table(data, "center", ""))
@@ -327,6 +360,7 @@ class _Validator:
         policy = self.policy(self.table(data, "policy", ""))
         green = self.green_channel(self.table(data, "green_channel", ""), services)
         devices = self.devices(self.array_of_tables(data, "devices", ""), window_numbers)
+        printer = self.printer(self.table(data, "printer", ""), services)
         if not departments:
             self.err("departments", "at least one department with services is required")
         if not windows:
@@ -345,6 +379,7 @@ class _Validator:
             policy=policy,
             green_channel=green,
             devices=tuple(devices),
+            printer=printer,
         )
 
     def center(self, data: Mapping[str, Any]) -> Center | None:
@@ -544,6 +579,66 @@ class _Validator:
                 else:
                     schedule.append(TimeRange(frozenset(days), start, end))
         return GreenChannel(tuple(service_ids), max_wait or 0, tuple(schedule))
+
+    def printer(self, data: Mapping[str, Any], services: Mapping[str, Service]) -> PrinterConfig:
+        where = "printer."
+        fields = PrinterConfig.__dataclass_fields__
+        self.unknown_keys(data, fields, where)
+        d = PrinterConfig()
+        transport = self.string(data, "transport", where, default=d.transport) or d.transport
+        if transport not in TRANSPORTS:
+            self.err(where + "transport", f"unknown transport {transport!r} "
+                     f"(known: {', '.join(TRANSPORTS)})")
+        dots = self.integer(data, "dots", where, default=d.dots) or d.dots
+        if dots not in (384, 576):
+            self.err(where + "dots", f"must be 384 (58 mm) or 576 (80 mm), not {dots}")
+        encoding = self.string(data, "encoding", where, default=d.encoding) or d.encoding
+        if encoding not in ("gb18030", "gbk"):
+            self.err(where + "encoding", f"must be gb18030 or gbk, not {encoding!r}")
+        mode = self.string(data, "mode", where, default=d.mode) or d.mode
+        if mode not in ("native", "raster"):
+            self.err(where + "mode", f"must be native or raster, not {mode!r}")
+        materials: bool | tuple[str, ...] = d.materials
+        raw_materials = data.get("materials", True)
+        if isinstance(raw_materials, bool):
+            materials = raw_materials
+        else:
+            materials = self.strings(data, "materials", where)
+            for sid in materials:
+                if sid not in services:
+                    self.err(where + "materials", f"unknown business {sid!r}")
+        flow = self.string(data, "flow", where, default=d.flow) or d.flow
+        if flow not in ("none", "xonxoff", "dsrdtr"):
+            self.err(where + "flow", f"must be none, xonxoff or dsrdtr, not {flow!r}")
+        usb = self.string(data, "usb", where, default="") or ""
+        if usb and not re.fullmatch(r"[0-9a-fA-F]{4}:[0-9a-fA-F]{4}", usb):
+            self.err(where + "usb", f"must be VID:PID in hex like \"0416:5011\", not {usb!r}")
+        cfg = PrinterConfig(
+            transport=transport, dots=dots, encoding=encoding, mode=mode,
+            cutter=self.boolean(data, "cutter", where, d.cutter),
+            qr=data.get("qr", "") if isinstance(data.get("qr", ""), str) else "",
+            materials=materials,
+            font=self.string(data, "font", where, default="") or "",
+            usb=usb,
+            serial=self.string(data, "serial", where, default="") or "",
+            baudrate=self.integer(data, "baudrate", where, default=d.baudrate, minimum=1200)
+            or d.baudrate,
+            flow=flow,
+            host=self.string(data, "host", where, default="") or "",
+            port=self.integer(data, "port", where, default=d.port, minimum=1, maximum=65535)
+            or d.port,
+            device=self.string(data, "device", where, default="") or "",
+            fake_dir=self.string(data, "fake_dir", where, default=d.fake_dir) or d.fake_dir,
+            timeout_s=self.number(data, "timeout_s", where, default=d.timeout_s, minimum=0.1)
+            or d.timeout_s,
+        )
+        if not isinstance(data.get("qr", ""), str):
+            self.err(where + "qr", "must be a text template like \"QMS:{id}\"")
+        needs = {"usb": cfg.usb, "serial": cfg.serial, "network": cfg.host, "file": cfg.device}
+        key = {"usb": "usb", "serial": "serial", "network": "host", "file": "device"}
+        if transport in needs and not needs[transport]:
+            self.err(where + key[transport], f"the {transport} transport needs {key[transport]}")
+        return cfg
 
     def devices(self, items: list[Mapping[str, Any]], window_numbers: set[int]) -> list[Device]:
         result: list[Device] = []

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import sys
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from pathlib import Path
 from aiohttp import web
 
 from .config import Config, ConfigError, default_config_path, load_config
+from .paths import state_dir
 from .server import build_app, demo_tokens_in_use, is_loopback, parse_listen
 from .service import Clock, DispatcherService, system_clock
 from .store import Store, StoreError
@@ -28,11 +28,9 @@ EXIT_CONFIG = 2
 
 
 def default_db_path(config_path: Path) -> Path:
-    """$STATE_DIRECTORY/qms.db under systemd, else beside the config (center.toml → center.db)."""
-    state_dir = os.environ.get("STATE_DIRECTORY")
-    if state_dir:
-        return Path(state_dir.split(":")[0]) / "qms.db"
-    return config_path.with_suffix(".db")
+    """qms.db in the state folder ($STATE_DIRECTORY under systemd, else state/ beside the
+    config)."""
+    return state_dir(config_path) / "qms.db"
 
 
 def refuse_reason(config: Config, host: str) -> str | None:

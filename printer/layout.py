@@ -83,8 +83,7 @@ LABELS = {
         "your_number": "您的号码",
         "ahead": "前面还有 {ahead} 人",
         "wait": "预计等候约 {minutes} 分钟",
-        "windows": "办理窗口：{windows}",
-        "window_list": "{n} 号",
+        "windows": "办理窗口：{windows} 号",
         "sep": "、",
         "sign": "【手语服务】已为您通知手语志愿者",
         "issued": "取号时间：{time}",
@@ -97,8 +96,7 @@ LABELS = {
         "your_number": "Your number",
         "ahead": "{ahead} ahead of you",
         "wait": "about {minutes} min wait",
-        "windows": "Served at window: {windows}",
-        "window_list": "{n}",
+        "windows": "Windows: {windows}",
         "sep": ", ",
         "sign": "[Sign language] a volunteer has been told",
         "issued": "Issued: {time}",
@@ -124,6 +122,17 @@ class _Builder:
             self.blocks.append(Text(prefix + line, width, height, bold, align, reverse))
 
 
+def window_ranges(windows: tuple[int, ...], sep: str) -> str:
+    """(1, 2, 3, 5, 7, 8) → "1–3、5、7–8"."""
+    runs: list[list[int]] = []
+    for n in sorted(set(windows)):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return sep.join(f"{r[0]}–{r[-1]}" if len(r) > 2 else sep.join(map(str, r)) for r in runs)
+
+
 def layout_ticket(t: TicketData, profile: Profile) -> list[Block]:
     """The blocks of one ticket, every line within the printer's columns."""
     labels = LABELS.get(t.lang, LABELS["zh"])
@@ -140,8 +149,8 @@ def layout_ticket(t: TicketData, profile: Profile) -> list[Block]:
     b.text(labels["ahead"].format(ahead=t.ahead), align="center")
     b.text(labels["wait"].format(minutes=t.est_wait_min), align="center")
     if t.windows:
-        listed = labels["sep"].join(labels["window_list"].format(n=n) for n in t.windows)
-        b.text(labels["windows"].format(windows=listed), align="center")
+        b.text(labels["windows"].format(windows=window_ranges(t.windows, labels["sep"])),
+               align="center")
     if t.sign_language:
         b.text(labels["sign"], bold=True, align="center", reverse=True)
     b.text(labels["issued"].format(time=t.issued_at.strftime("%Y-%m-%d %H:%M")),

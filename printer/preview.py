@@ -6,11 +6,10 @@ payload, raster bands are copied dot for dot. An unknown command raises ValueErr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
-
-from dataclasses import dataclass
 
 from .layout import QR, Profile, Text
 from .raster import CELL_H, LINE_GAP, draw_text, qr_image

@@ -36,7 +36,7 @@ def qr_image(block: QR) -> Image.Image:
                          error_correction=qrcode.constants.ERROR_CORRECT_M)
     code.add_data(block.payload.encode("utf-8"))
     code.make(fit=True)
-    img = code.make_image(fill_color="black", back_color="white").get_image()
+    img: Image.Image = code.make_image(fill_color="black", back_color="white").get_image()
     return img.convert("L")
 
 
