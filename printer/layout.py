@@ -85,6 +85,7 @@ LABELS = {
         "wait": "预计等候约 {minutes} 分钟",
         "windows": "办理窗口：{windows} 号",
         "sep": "、",
+        "range": "～",
         "sign": "【手语服务】已为您通知手语志愿者",
         "issued": "取号时间：{time}",
         "materials": "请准备以下材料：",
@@ -98,6 +99,7 @@ LABELS = {
         "wait": "about {minutes} min wait",
         "windows": "Windows: {windows}",
         "sep": ", ",
+        "range": "-",
         "sign": "[Sign language] a volunteer has been told",
         "issued": "Issued: {time}",
         "materials": "Please have ready:",
@@ -122,15 +124,16 @@ class _Builder:
             self.blocks.append(Text(prefix + line, width, height, bold, align, reverse))
 
 
-def window_ranges(windows: tuple[int, ...], sep: str) -> str:
-    """(1, 2, 3, 5, 7, 8) → "1–3、5、7–8"."""
+def window_ranges(windows: tuple[int, ...], sep: str, dash: str) -> str:
+    """(1, 2, 3, 5, 7, 8, 9) → "1～3、5、7～9"."""
     runs: list[list[int]] = []
     for n in sorted(set(windows)):
         if runs and n == runs[-1][-1] + 1:
             runs[-1].append(n)
         else:
             runs.append([n])
-    return sep.join(f"{r[0]}–{r[-1]}" if len(r) > 2 else sep.join(map(str, r)) for r in runs)
+    return sep.join(f"{r[0]}{dash}{r[-1]}" if len(r) > 2 else sep.join(map(str, r))
+                    for r in runs)
 
 
 def layout_ticket(t: TicketData, profile: Profile) -> list[Block]:
@@ -149,8 +152,8 @@ def layout_ticket(t: TicketData, profile: Profile) -> list[Block]:
     b.text(labels["ahead"].format(ahead=t.ahead), align="center")
     b.text(labels["wait"].format(minutes=t.est_wait_min), align="center")
     if t.windows:
-        b.text(labels["windows"].format(windows=window_ranges(t.windows, labels["sep"])),
-               align="center")
+        listed = window_ranges(t.windows, labels["sep"], labels["range"])
+        b.text(labels["windows"].format(windows=listed), align="center")
     if t.sign_language:
         b.text(labels["sign"], bold=True, align="center", reverse=True)
     b.text(labels["issued"].format(time=t.issued_at.strftime("%Y-%m-%d %H:%M")),

@@ -20,6 +20,7 @@ from . import escpos
 os.environ.setdefault(
     "ESCPOS_CAPABILITIES_PICKLE_DIR", str(Path(tempfile.gettempdir()) / "qms-escpos")
 )
+Path(os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"]).mkdir(parents=True, exist_ok=True)
 
 
 class PrinterUnavailable(Exception):
@@ -41,11 +42,15 @@ class Link(Protocol):
 class EscposLink:
     """A python-escpos printer object used as a raw byte pipe."""
 
-    def __init__(self, name: str, make: Any, chunk: int = 4096, can_read: bool = True) -> None:
+    def __init__(self, name: str, make: Any, chunk: int = 4096, can_read: bool = True,
+                 read_one: bool = False) -> None:
         self.name = name
         self._make = make
         self._chunk = chunk
         self._can_read = can_read
+        # python-escpos's serial read waits out the whole timeout for 16 bytes; a status
+        # answer is one byte, so read exactly one and return as soon as it arrives.
+        self._read_one = read_one
         self._printer: Any = None
 
     def open(self) -> None:
@@ -70,7 +75,7 @@ class EscposLink:
             return None
         try:
             self._printer._raw(escpos.status_query(n))
-            answer = self._printer._read()
+            answer = self._printer.device.read(1) if self._read_one else self._printer._read()
         except NotImplementedError:
             return None
         except Exception as exc:
@@ -113,7 +118,8 @@ def serial_link(device: str, baudrate: int, flow: str = "none",
                       xonxoff=flow == "xonxoff", dsrdtr=flow == "dsrdtr")
 
     # At 9600 baud a 4 KB chunk takes 4 s: write small chunks so status stays responsive.
-    return EscposLink(f"serial {device}@{baudrate}", make, chunk=256 if baudrate < 38400 else 2048)
+    return EscposLink(f"serial {device}@{baudrate}", make,
+                      chunk=256 if baudrate < 38400 else 2048, read_one=True)
 
 
 def network_link(host: str, port: int, timeout_s: float = 5.0) -> EscposLink:

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 ENCODINGS = ("gb18030", "gbk")
 REPLACEMENT = "□"  # GBK A1F5: printable on every Chinese printer
+# Look-alikes a Chinese printer font has, for characters it lacks.
+SUBSTITUTES = {"¥": "￥", "\u00a0": " ", "•": "·", "✓": "√", "✔": "√", "€": "EUR"}
 
 
 def _encode_char(ch: str, encoding: str) -> bytes | None:
@@ -26,6 +28,7 @@ def clean(text: str, encoding: str) -> str:
     """The text as the printer will show it: unprintable characters replaced by □."""
     out = []
     for ch in text:
+        ch = SUBSTITUTES.get(ch, ch)
         if ch in "\r\n\t":
             out.append(" ")
             continue
@@ -33,7 +36,7 @@ def clean(text: str, encoding: str) -> str:
         if category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") or category.startswith("M"):
             out.append(REPLACEMENT if category not in ("Cf",) else "")
             continue
-        out.append(ch if _encode_char(ch, encoding) is not None else REPLACEMENT)
+        out.append(ch if len(ch) > 1 or _encode_char(ch, encoding) is not None else REPLACEMENT)
     return "".join(out)
 
 

@@ -131,7 +131,14 @@ class PrinterWorker:
 
     def _connect(self) -> bool:
         self._set(LinkState.CONNECTING)
-        link = self._make_link()
+        try:
+            link = self._make_link()
+        except Exception as exc:  # a broken driver must not kill the worker
+            log.exception("printer: cannot build the link")
+            self.last_error = f"cannot build the printer link: {exc}"
+            self._set(LinkState.DISCONNECTED, PrinterStatus.UNKNOWN)
+            self._fail_waiting(self.last_error)
+            return False
         try:
             link.open()
             status = query_status(link)
