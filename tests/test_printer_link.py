@@ -273,3 +273,23 @@ def test_a_network_printer_that_is_not_there_is_unavailable() -> None:
     link = network_link("127.0.0.1", port, timeout_s=0.5)
     with pytest.raises(PrinterUnavailable):
         link.open()
+
+
+def test_resource_busy_is_retried_until_the_printer_is_free(fake: FakePrinter) -> None:
+    attempts: list[int] = []
+    real_open = fake.open
+
+    def busy_twice() -> None:
+        attempts.append(1)
+        if len(attempts) <= 2:
+            raise PrinterUnavailable("usb 0416:5011: resource busy (another program holds it)")
+        real_open()
+
+    fake.open = busy_twice  # type: ignore[method-assign]
+    w = PrinterWorker(lambda: fake, poll_s=0.05, backoff_base_s=0.02, backoff_cap_s=0.05).start()
+    try:
+        wait_until(lambda: w.ready)
+        assert len(attempts) == 3
+        assert w.submit(TICKET).result(5).printed
+    finally:
+        w.stop()
