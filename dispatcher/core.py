@@ -300,6 +300,10 @@ class QueueCore:
         self, state: QueueState, cmd: c.IssueTicket, now: dt.datetime
     ) -> tuple[list[e.Event], Any]:
         service = self.config.services[cmd.service_id]
+        if cmd.appointment_code:
+            # Appointments (预约) are not imported yet, so no booking code can be valid.
+            raise CommandError("unknown_appointment",
+                               f"no appointment with code {cmd.appointment_code!r}")
         if not any(can_serve(self.config, w, service.id) for w in state.windows.values()):
             raise CommandError("cannot_serve", f"no window can serve {service.name} today")
         assert state.business_day is not None

@@ -54,6 +54,7 @@ STATUS_BY_CODE = {
     "too_large": 413,
     "unknown_service": 422,
     "unknown_staff": 422,
+    "unknown_appointment": 422,
     "unavailable": 503,
 }
 

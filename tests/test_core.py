@@ -150,6 +150,8 @@ def test_cancel_takes_a_waiting_ticket_out_of_line() -> None:
     ("command", "code"),
     [
         (c.IssueTicket(request_id="a", service_id="nope"), "unknown_service"),
+        (c.IssueTicket(request_id="a", service_id="sb-card", appointment_code="123456"),
+         "unknown_appointment"),
         (c.CallNext(request_id="a", window=99), "unknown_window"),
         (c.Recall(request_id="a", window=3), "no_current_ticket"),
         (c.NoShow(request_id="a", window=3), "no_current_ticket"),

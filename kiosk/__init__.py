@@ -1,0 +1,1 @@
+"""qms kiosk: the touchscreen ticket app residents use."""
