@@ -33,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     disp.add_argument("--listen", default=None, metavar="HOST:PORT",
                       help="address to serve (default 127.0.0.1:8470)")
 
+    kiosk = sub.add_parser("kiosk", help="the touchscreen ticket app (pygame)")
+    kiosk.add_argument("--config", type=Path, default=None,
+                       help="config file (default: the shipped examples/center.toml)")
+
     printer = sub.add_parser("printer", help="the ticket printer")
     printer_sub = printer.add_subparsers(dest="printer_command", metavar="ACTION", required=True)
     ptest = printer_sub.add_parser("test", help="print a sample ticket, or write its bytes")
@@ -71,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _config_check(args.file)
     if args.command == "simulate":
         return _simulate(args)
+    if args.command == "kiosk":
+        from kiosk.app import run_kiosk
+
+        return run_kiosk(args.config)
     if args.command == "printer":
         config = _load(args.config)
         if config is None:

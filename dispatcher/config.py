@@ -153,6 +153,21 @@ class PrinterConfig:
 
 
 @dataclass(frozen=True)
+class KioskConfig:
+    """The touchscreen ticket app."""
+
+    dispatcher: str = "http://127.0.0.1:8470"  # the dispatcher's base URL
+    device: str = "kiosk-1"  # its [[devices]] entry (role kiosk): the token it uses
+    fullscreen: bool = True
+    width: int = 0  # window size when not fullscreen (0: 1280 × 800)
+    height: int = 0
+    idle_timeout_s: float = 45.0
+    done_timeout_s: float = 20.0
+    print_timeout_s: float = 20.0
+    on_printer_fault: str = "pause"  # pause ticketing, or "issue" and show the number on screen
+
+
+@dataclass(frozen=True)
 class Center:
     name: str
     name_en: str = ""
@@ -174,6 +189,7 @@ class Config:
     green_channel: GreenChannel = GreenChannel()
     devices: tuple[Device, ...] = ()
     printer: PrinterConfig = PrinterConfig()
+    kiosk: KioskConfig = KioskConfig()
     services: Mapping[str, Service] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -348,7 +364,7 @@ class _Validator:
         self.unknown_keys(
             data,
             ("center", "policy", "green_channel", "departments", "windows", "staff", "devices",
-             "printer"),
+             "printer", "kiosk"),
             "",
         )
         center = self.center(self.table(data, "center", ""))
@@ -361,6 +377,8 @@ class _Validator:
         green = self.green_channel(self.table(data, "green_channel", ""), services)
         devices = self.devices(self.array_of_tables(data, "devices", ""), window_numbers)
         printer = self.printer(self.table(data, "printer", ""), services)
+        raw_names = {d.get("name") for d in self.array_of_tables(data, "devices", "")}
+        kiosk = self.kiosk(self.table(data, "kiosk", ""), devices, raw_names)
         if not departments:
             self.err("departments", "at least one department with services is required")
         if not windows:
@@ -380,6 +398,7 @@ class _Validator:
             green_channel=green,
             devices=tuple(devices),
             printer=printer,
+            kiosk=kiosk,
         )
 
     def center(self, data: Mapping[str, Any]) -> Center | None:
@@ -639,6 +658,41 @@ class _Validator:
         if transport in needs and not needs[transport]:
             self.err(where + key[transport], f"the {transport} transport needs {key[transport]}")
         return cfg
+
+    def kiosk(self, data: Mapping[str, Any], devices: list[Device],
+              raw_names: set[Any]) -> KioskConfig:
+        where = "kiosk."
+        self.unknown_keys(data, KioskConfig.__dataclass_fields__, where)
+        d = KioskConfig()
+        url = self.string(data, "dispatcher", where, default=d.dispatcher) or d.dispatcher
+        if not re.match(r"^https?://[^/\s]+", url):
+            self.err(where + "dispatcher", f"must be a URL like http://127.0.0.1:8470, not {url!r}")
+        device = self.string(data, "device", where, default=d.device) or d.device
+        if "device" in data or devices:
+            match = next((x for x in devices if x.name == device), None)
+            if match is None and device not in raw_names:  # (a broken entry is named already)
+                self.err(where + "device", f"no [[devices]] entry named {device!r}")
+            elif match is not None and match.role not in ("kiosk", "admin"):
+                self.err(where + "device", f"device {device!r} has role {match.role}, "
+                         "a kiosk needs role kiosk")
+        fault = self.string(data, "on_printer_fault", where, default=d.on_printer_fault) or \
+            d.on_printer_fault
+        if fault not in ("pause", "issue"):
+            self.err(where + "on_printer_fault", f"must be pause or issue, not {fault!r}")
+        return KioskConfig(
+            dispatcher=url.rstrip("/"), device=device,
+            fullscreen=self.boolean(data, "fullscreen", where, d.fullscreen),
+            width=self.integer(data, "width", where, default=0, minimum=0) or 0,
+            height=self.integer(data, "height", where, default=0, minimum=0) or 0,
+            idle_timeout_s=self.number(data, "idle_timeout_s", where, default=d.idle_timeout_s,
+                                       minimum=5) or d.idle_timeout_s,
+            done_timeout_s=self.number(data, "done_timeout_s", where, default=d.done_timeout_s,
+                                       minimum=3) or d.done_timeout_s,
+            print_timeout_s=self.number(data, "print_timeout_s", where,
+                                        default=d.print_timeout_s, minimum=3)
+            or d.print_timeout_s,
+            on_printer_fault=fault,
+        )
 
     def devices(self, items: list[Mapping[str, Any]], window_numbers: set[int]) -> list[Device]:
         result: list[Device] = []

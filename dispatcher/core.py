@@ -383,34 +383,50 @@ def estimate_wait(config: Config, state: QueueState, ticket: Ticket) -> tuple[in
     Ahead: waiting tickets before it that a window able to serve it could also take.
     Minutes: their typical handling times shared over those windows while open.
     """
-    servable: dict[str, frozenset[int]] = {}
+    if state.waiting and state.waiting[-1] == ticket.id:  # the newest ticket: the usual case
+        return estimate_for_service(config, state, ticket.service_id, exclude_one=True)
+    windows_for = _servable(config, state)
+    mine = windows_for(ticket.service_id)
+    ahead = minutes = 0
+    for other in state.waiting_tickets():
+        if other.id == ticket.id:
+            break
+        if windows_for(other.service_id) & mine:
+            ahead += 1
+            minutes += config.services[other.service_id].minutes
+    return ahead, math.ceil(minutes / _open_count(state, mine))
+
+
+def estimate_for_service(config: Config, state: QueueState, service_id: str,
+                         exclude_one: bool = False) -> tuple[int, int]:
+    """(people ahead, estimated minutes) for a ticket taken now for this business."""
+    windows_for = _servable(config, state)
+    mine = windows_for(service_id)
+    ahead = minutes = 0
+    for other_id, count in state.waiting_by_service.items():
+        if windows_for(other_id) & mine:
+            n = count - (exclude_one and other_id == service_id)
+            ahead += n
+            minutes += n * config.services[other_id].minutes
+    return ahead, math.ceil(minutes / _open_count(state, mine))
+
+
+def _servable(config: Config, state: QueueState) -> Any:
+    cache: dict[str, frozenset[int]] = {}
 
     def windows_for(service_id: str) -> frozenset[int]:
-        if service_id not in servable:
-            servable[service_id] = frozenset(
+        if service_id not in cache:
+            cache[service_id] = frozenset(
                 n for n, w in state.windows.items() if can_serve(config, w, service_id)
             )
-        return servable[service_id]
+        return cache[service_id]
 
-    mine = windows_for(ticket.service_id)
-    open_windows = [n for n in mine if state.windows[n].status is WindowStatus.OPEN] or mine
-    ahead = 0
-    minutes = 0
-    if state.waiting and state.waiting[-1] == ticket.id:
-        # The newest ticket (the usual case): everything else waiting is ahead of it.
-        for service_id, count in state.waiting_by_service.items():
-            if windows_for(service_id) & mine:
-                n = count - (service_id == ticket.service_id)
-                ahead += n
-                minutes += n * config.services[service_id].minutes
-    else:
-        for other in state.waiting_tickets():
-            if other.id == ticket.id:
-                break
-            if windows_for(other.service_id) & mine:
-                ahead += 1
-                minutes += config.services[other.service_id].minutes
-    return ahead, math.ceil(minutes / max(1, len(open_windows)))
+    return windows_for
+
+
+def _open_count(state: QueueState, windows: frozenset[int]) -> int:
+    open_windows = [n for n in windows if state.windows[n].status is WindowStatus.OPEN]
+    return max(1, len(open_windows) or len(windows))
 
 
 # ------------------------------------------------------------------------------------------

@@ -15,8 +15,8 @@ from kiosk.flow import (
     KioskFlow,
     KioskState,
     Print,
-    PrinterState,
     Printed,
+    PrinterState,
     ReportPrint,
     Screen,
     Tap,
@@ -55,7 +55,7 @@ def to_printing(k: Kiosk) -> str:
     k.tap("dept:yibao", "service:yibao-dabing")
     effects = k.send(Tap("take"))
     assert effects == [Issue(f"k1-x-{k.state.issued}", "yibao-dabing", False)]
-    return effects[0].request_id
+    return str(effects[0].request_id)
 
 
 def test_home_to_department_to_service_and_back() -> None:

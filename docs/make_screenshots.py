@@ -1,0 +1,85 @@
+"""Regenerate the kiosk screenshots in docs/screenshots (`.venv/bin/python docs/make_screenshots.py`).
+
+Every screen at 800×480 (the 7" panel) and 1280×800, the home screen in portrait 1080×1920,
+drawn by the kiosk's own layout and painter on the example center with a busy morning's queue.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from pathlib import Path
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+import pygame  # noqa: E402
+
+from dispatcher.config import load_config  # noqa: E402
+from kiosk.app import catalog_view  # noqa: E402
+from kiosk.flow import KioskState, Screen  # noqa: E402
+from kiosk.render import Painter  # noqa: E402
+from kiosk.screens import View, build  # noqa: E402
+from printer.setup import find_font  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+NOW = dt.datetime(2026, 11, 30, 9, 30)
+REPLY = {"ticket": {"id": "2026-11-30-A012", "number": "A012", "service_id": "yibao-dabing",
+                    "sign_language": True}, "ahead": 5, "est_wait_min": 12}
+
+STATES = {
+    "home": KioskState(screen=Screen.HOME, dispatcher_up=True),
+    "department": KioskState(screen=Screen.DEPARTMENT, department="yibao", page=0,
+                             dispatcher_up=True),
+    "service": KioskState(screen=Screen.SERVICE, department="yibao", service="yibao-dabing",
+                          sign_language=True, dispatcher_up=True),
+    "checkin": KioskState(screen=Screen.CHECKIN, code="20261130", message="unknown_code",
+                          dispatcher_up=True),
+    "printing": KioskState(screen=Screen.PRINTING, dispatcher_up=True),
+    "done": KioskState(screen=Screen.DONE, ticket=REPLY, printed=True, dispatcher_up=True),
+    "done-unprinted": KioskState(screen=Screen.DONE, ticket=REPLY, printed=False,
+                                 dispatcher_up=True),
+    "paused": KioskState(screen=Screen.PAUSED, pause_reason="dispatcher"),
+    "paused-printer": KioskState(screen=Screen.PAUSED, pause_reason="printer",
+                                 printer_ready=False, printer_status="paper_out",
+                                 dispatcher_up=True),
+    "home-en": KioskState(screen=Screen.HOME, lang="en", sign_language=True, dispatcher_up=True),
+}
+
+
+def busy_view() -> View:
+    config = load_config(ROOT / "examples" / "center.toml")
+    view = catalog_view(config)
+    for i, sid in enumerate(config.services):
+        view.waiting[sid] = (i * 7) % 5 if i % 3 else 0
+        view.estimate[sid] = (3 + i % 9, 5 + (i * 3) % 25)
+    return view
+
+
+def shoot(name: str, state: KioskState, size: tuple[int, int], view: View,
+          painter_cache: dict[tuple[int, int], Painter]) -> Path:
+    surface = pygame.Surface(size)
+    font = find_font()
+    assert font is not None, "no CJK font: sudo apt-get install fonts-wqy-microhei"
+    if size not in painter_cache:
+        painter_cache[size] = Painter(font, min(size) / 480)
+    painter_cache[size].draw(surface, build(state, view, *size))
+    path = HERE / "screenshots" / f"kiosk-{name}-{size[0]}x{size[1]}.png"
+    pygame.image.save(surface, path)
+    return path
+
+
+def main() -> None:
+    pygame.init()
+    view = busy_view()
+    cache: dict[tuple[int, int], Painter] = {}
+    for size in ((800, 480), (1280, 800)):
+        for name, state in STATES.items():
+            print(shoot(name, dataclasses.replace(state, entered=NOW), size, view, cache).name)
+    for name in ("home", "service", "done"):
+        print(shoot(name, STATES[name], (1080, 1920), view, cache).name)
+
+
+if __name__ == "__main__":
+    main()

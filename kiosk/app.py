@@ -1,0 +1,329 @@
+"""`qms kiosk`: the touchscreen app. One loop owns the flow; devices only enqueue.
+
+The loop sleeps in `pygame.event.wait` until a touch, a dispatcher event, a finished request
+or print job (their callbacks post a wake-up event), or the next tick (0.5 s), and redraws
+only when what is on screen changed — so an idle kiosk uses next to no CPU.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import datetime as dt
+import logging
+import os
+import queue
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pygame
+
+from dispatcher.client import ApiError, DispatcherLink, LinkDown
+from dispatcher.config import Config, ConfigError, default_config_path, load_config
+from dispatcher.core import estimate_for_service
+from dispatcher.mirror import StateMirror
+from dispatcher.paths import state_dir
+from printer.layout import window_ranges
+from printer.render import render_ticket
+from printer.setup import (
+    FONT_HINT,
+    find_font,
+    make_link_factory,
+    profile_for,
+    serving_windows,
+    ticket_data,
+)
+from printer.worker import PrinterWorker
+
+from .flow import (
+    DispatcherLink as LinkEvent,
+)
+from .flow import (
+    Effect,
+    Event,
+    FlowSettings,
+    Issue,
+    Issued,
+    IssueFailed,
+    KioskFlow,
+    KioskState,
+    Print,
+    Printed,
+    PrinterState,
+    ReportPrint,
+    Tap,
+    Tick,
+)
+from .render import Painter
+from .screens import DepartmentView, Item, ServiceView, View, build, hit
+
+log = logging.getLogger("qms.kiosk")
+WAKE = pygame.USEREVENT + 1
+TICK_S = 0.5
+Clock = Callable[[], dt.datetime]
+
+
+def catalog_view(config: Config) -> View:
+    departments = tuple(
+        DepartmentView(d.id, d.name, d.name_en, tuple(
+            ServiceView(s.id, s.name, s.name_en, s.short_high_freq, s.minutes, s.materials)
+            for s in d.services))
+        for d in config.departments
+    )
+    windows = {sid: window_ranges(serving_windows(config, sid), "、", "～")
+               for sid in config.services}
+    return View(config.center.name, config.center.name_en, departments, windows=windows)
+
+
+class KioskApp:
+    def __init__(self, config: Config, link: DispatcherLink, printer: PrinterWorker,
+                 font: Path, *, size: tuple[int, int] | None = None, fullscreen: bool = False,
+                 clock: Clock | None = None, prefix: str | None = None) -> None:
+        self.config = config
+        self.link = link
+        self.printer = printer
+        self.font = font
+        self.size = size
+        self.fullscreen = fullscreen
+        self.clock = clock or (lambda: dt.datetime.now(config.center.tz))
+        k = config.kiosk
+        self.flow = KioskFlow(FlowSettings(
+            prefix=prefix or f"{k.device}-{secrets.token_hex(3)}",
+            idle_timeout_s=k.idle_timeout_s, done_timeout_s=k.done_timeout_s,
+            print_timeout_s=k.print_timeout_s,
+            issue_on_printer_fault=k.on_printer_fault == "issue",
+        ))
+        self.state = KioskState()
+        self.view = catalog_view(config)
+        self.mirror = StateMirror(config)
+        self.profile = profile_for(config.printer)
+        self.pending: dict[concurrent.futures.Future[Any], tuple[str, str]] = {}
+        self.events: queue.Queue[Event] = queue.Queue()
+        self.pressed: str | None = None
+        self._take_tapped = 0.0
+        self.items: list[Item] = []
+        self._drawn_key: Any = None
+        self._last_tick = 0.0
+        self.running = False
+        self.frames = 0
+        self.tap_times: dict[str, float] = {}  # request id -> when "take" was tapped
+        self.print_latency: list[float] = []  # tap → bytes handed to the printer, seconds
+        self.screen: pygame.Surface | None = None
+        self.painter: Painter | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def open(self) -> None:
+        pygame.display.init()
+        pygame.event.set_allowed(None)
+        pygame.event.set_allowed([pygame.QUIT, pygame.FINGERDOWN, pygame.FINGERUP,
+                                  pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP, pygame.KEYDOWN,
+                                  pygame.WINDOWRESIZED, pygame.WINDOWEXPOSED, WAKE])
+        if self.fullscreen:
+            self.screen = pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
+            pygame.mouse.set_visible(False)
+        else:
+            self.screen = pygame.display.set_mode(self.size or (1280, 800))
+        pygame.display.set_caption("qms 取号机")
+        w, h = self.screen.get_size()
+        self.painter = Painter(self.font, min(w, h) / 480)
+        self.running = True
+
+    def close(self) -> None:
+        self.running = False
+        pygame.display.quit()
+
+    def run(self) -> None:
+        self.open()
+        try:
+            while self.running:
+                self.step()
+        finally:
+            self.close()
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def _wake(self, _: Any = None) -> None:
+        if pygame.display.get_init():
+            pygame.event.post(pygame.event.Event(WAKE))
+
+    def step(self, wait_ms: int | None = None) -> None:
+        """Wait for something to happen (at most until the next tick), handle it, redraw."""
+        timeout = int(TICK_S * 1000) if wait_ms is None else wait_ms
+        first = pygame.event.wait(timeout) if timeout > 0 else pygame.event.poll()
+        batch = [first, *pygame.event.get()]
+        for ev in batch:
+            self._pygame_event(ev)
+        self._drain_link()
+        self._poll_printer()
+        self._poll_futures()
+        now = time.monotonic()
+        if now - self._last_tick >= TICK_S:
+            self._last_tick = now
+            self.events.put(Tick())
+        while not self.events.empty():
+            self._handle(self.events.get())
+        self.redraw()
+
+    def _pygame_event(self, ev: pygame.event.Event) -> None:
+        if ev.type == pygame.QUIT:
+            self.running = False
+            return
+        if ev.type == pygame.KEYDOWN and ev.key == pygame.K_ESCAPE and not self.fullscreen:
+            self.running = False
+            return
+        if ev.type in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP):
+            if getattr(ev, "touch", False) or ev.button != 1:
+                return  # SDL's copy of a touch, already handled as a finger event
+            self._pointer(ev.type == pygame.MOUSEBUTTONDOWN, *ev.pos)
+        elif ev.type in (pygame.FINGERDOWN, pygame.FINGERUP):
+            assert self.screen is not None
+            w, h = self.screen.get_size()
+            self._pointer(ev.type == pygame.FINGERDOWN, int(ev.x * w), int(ev.y * h))
+        elif ev.type in (pygame.WINDOWRESIZED, pygame.WINDOWEXPOSED):
+            self._drawn_key = None
+
+    def _pointer(self, down: bool, x: int, y: int) -> None:
+        target = hit(self.items, x, y)
+        if down:
+            self.pressed = target
+            self.redraw()  # feedback now, before anything else happens
+            return
+        pressed, self.pressed = self.pressed, None
+        if target is not None and target == pressed:
+            if target == "take":
+                self._take_tapped = time.perf_counter()
+            self.events.put(Tap(target))
+
+    def _handle(self, event: Event) -> None:
+        before = self.state
+        self.state, effects = self.flow.handle(self.state, event, self.clock())
+        if isinstance(event, Tap) and event.target == "take" and self.state.request_id and \
+                self.state.request_id != before.request_id:
+            self.tap_times[self.state.request_id] = self._take_tapped or time.perf_counter()
+        for effect in effects:
+            self._run(effect)
+
+    def _run(self, effect: Effect) -> None:
+        if isinstance(effect, Issue):
+            future = self.link.submit(lambda c: c.post(
+                "/tickets", request_id=effect.request_id, service_id=effect.service_id,
+                sign_language=effect.sign_language))
+            self._track(future, "issue", effect.request_id)
+        elif isinstance(effect, Print):
+            data = render_ticket(ticket_data(self.config, effect.reply, effect.lang),
+                                 self.profile, self.font)
+            tapped = self.tap_times.pop(self.state.request_id or "", None)
+            future = self.printer.submit(data)
+            if tapped is not None:
+                self.print_latency.append(time.perf_counter() - tapped)
+            self._track(future, "print", effect.reply["ticket"]["id"])
+        elif isinstance(effect, ReportPrint):
+            future = self.link.submit(lambda c: c.report_print(
+                effect.ticket_id, effect.printed, effect.error or None))
+            self._track(future, "report", effect.ticket_id)
+
+    def _track(self, future: concurrent.futures.Future[Any], kind: str, key: str) -> None:
+        self.pending[future] = (kind, key)
+        future.add_done_callback(self._wake)
+
+    def _poll_futures(self) -> None:
+        for future in [f for f in self.pending if f.done()]:
+            kind, key = self.pending.pop(future)
+            error = future.exception()
+            if kind == "issue":
+                if error is None:
+                    self.events.put(Issued(key, future.result()))
+                elif isinstance(error, ApiError):
+                    self.events.put(IssueFailed(key, unreachable=False, message=error.message))
+                else:
+                    self.events.put(IssueFailed(key, unreachable=True, message=str(error)))
+            elif kind == "print":
+                if error is None:
+                    result = future.result()
+                    reason = "" if result.printed else result.reason
+                    self.events.put(Printed(key, result.printed, reason))
+                else:
+                    self.events.put(Printed(key, False, str(error)))
+            elif error is not None and not isinstance(error, LinkDown):
+                log.warning("reporting print result of %s: %s", key, error)
+
+    def _drain_link(self) -> None:
+        changed = False
+        while True:
+            try:
+                item = self.link.events.get_nowait()
+            except queue.Empty:
+                break
+            if item.get("type") == "link":
+                self.events.put(LinkEvent(bool(item["up"])))
+            changed |= self.mirror.feed(item)
+        if changed and self.mirror.state is not None:
+            state = self.mirror.state
+            self.view.waiting = dict(state.waiting_by_service)
+            self.view.estimate = {sid: estimate_for_service(self.config, state, sid)
+                                  for sid in self.config.services}
+            self._drawn_key = None
+
+    def _poll_printer(self) -> None:
+        ready, status = self.printer.ready, self.printer.status.value
+        if (ready, status) != (self.state.printer_ready, self.state.printer_status):
+            self.events.put(PrinterState(ready, status))
+
+    def redraw(self) -> None:
+        if self.screen is None or self.painter is None:
+            return
+        size = self.screen.get_size()
+        key = (self.state, self.pressed, size, id(self.view.waiting))
+        if key == self._drawn_key:
+            return
+        self.items = build(self.state, self.view, *size)
+        self.painter.draw(self.screen, self.items, self.pressed)
+        pygame.display.flip()
+        self._drawn_key = key
+        self.frames += 1
+
+
+def run_kiosk(config_path: Path | None) -> int:
+    """Composition root: config → printer worker → dispatcher link → app; reverse on stop."""
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    path = config_path or default_config_path()
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    font = find_font(config.printer.font)
+    if font is None:
+        print(f"no CJK font for the screen: {FONT_HINT}", file=sys.stderr)
+        return 2
+    device = next((d for d in config.devices if d.name == config.kiosk.device), None)
+    if device is None:
+        print(f"kiosk.device {config.kiosk.device!r} is not in [[devices]]", file=sys.stderr)
+        return 2
+    k = config.kiosk
+    printer = PrinterWorker(make_link_factory(config.printer, state_dir(path), font)).start()
+    link = DispatcherLink(k.dispatcher, device.token, device=device.name, retry_for=10.0).start()
+    size = (k.width, k.height) if k.width and k.height else None
+    app = KioskApp(config, link, printer, font, size=size,
+                   fullscreen=k.fullscreen and not os.environ.get("QMS_WINDOWED"))
+    signal.signal(signal.SIGTERM, lambda *_: setattr(app, "running", False))
+    try:
+        app.run()
+    finally:
+        link.stop()
+        printer.stop()
+    return 0
+
+
+def headless_state(app: KioskApp, **changes: Any) -> None:
+    """For screenshots and tests: put the flow into a given state."""
+    app.state = dataclasses.replace(app.state, **changes)
+    app._drawn_key = None
