@@ -1,4 +1,4 @@
-"""Regenerate the kiosk screenshots in docs/screenshots (`.venv/bin/python docs/make_screenshots.py`).
+"""Regenerate the kiosk screenshots in docs/screenshots (`python docs/make_screenshots.py`).
 
 Every screen at 800×480 (the 7" panel) and 1280×800, the home screen in portrait 1080×1920,
 drawn by the kiosk's own layout and painter on the example center with a busy morning's queue.
@@ -13,14 +13,14 @@ from pathlib import Path
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
-import pygame  # noqa: E402
+import pygame
 
-from dispatcher.config import load_config  # noqa: E402
-from kiosk.app import catalog_view  # noqa: E402
-from kiosk.flow import KioskState, Screen  # noqa: E402
-from kiosk.render import Painter  # noqa: E402
-from kiosk.screens import View, build  # noqa: E402
-from printer.setup import find_font  # noqa: E402
+from dispatcher.config import load_config
+from kiosk.app import catalog_view
+from kiosk.flow import KioskState, Screen
+from kiosk.render import Painter
+from kiosk.screens import View, build
+from printer.setup import find_font
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
