@@ -16,6 +16,7 @@ import queue
 import secrets
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -63,8 +64,8 @@ from .render import Painter
 from .screens import DepartmentView, Item, ServiceView, View, build, hit
 
 log = logging.getLogger("qms.kiosk")
-WAKE = pygame.USEREVENT + 1
 TICK_S = 0.5
+POLL_S = 0.02  # how often input is looked for while waiting (touch feedback stays < 100 ms)
 Clock = Callable[[], dt.datetime]
 
 
@@ -105,6 +106,7 @@ class KioskApp:
         self.pending: dict[concurrent.futures.Future[Any], tuple[str, str]] = {}
         self.events: queue.Queue[Event] = queue.Queue()
         self.pressed: str | None = None
+        self._wakeup = threading.Event()
         self._take_tapped = 0.0
         self.items: list[Item] = []
         self._drawn_key: Any = None
@@ -123,7 +125,7 @@ class KioskApp:
         pygame.event.set_allowed(None)
         pygame.event.set_allowed([pygame.QUIT, pygame.FINGERDOWN, pygame.FINGERUP,
                                   pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP, pygame.KEYDOWN,
-                                  pygame.WINDOWRESIZED, pygame.WINDOWEXPOSED, WAKE])
+                                  pygame.WINDOWRESIZED, pygame.WINDOWEXPOSED])
         if self.fullscreen:
             self.screen = pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
             pygame.mouse.set_visible(False)
@@ -149,14 +151,21 @@ class KioskApp:
     # -- the loop -----------------------------------------------------------------------------
 
     def _wake(self, _: Any = None) -> None:
-        if pygame.display.get_init():
-            pygame.event.post(pygame.event.Event(WAKE))
+        """Called from other threads when a request or print job finishes."""
+        self._wakeup.set()
 
     def step(self, wait_ms: int | None = None) -> None:
-        """Wait for something to happen (at most until the next tick), handle it, redraw."""
-        timeout = int(TICK_S * 1000) if wait_ms is None else wait_ms
-        first = pygame.event.wait(timeout) if timeout > 0 else pygame.event.poll()
-        batch = [first, *pygame.event.get()]
+        """Wait for something to happen (at most until the next tick), handle it, redraw.
+
+        SDL's own wait polls every millisecond on drivers without an event wait (KMS/DRM,
+        dummy); looking for input every 20 ms from a sleeping thread costs far less."""
+        timeout = TICK_S if wait_ms is None else wait_ms / 1000
+        deadline = time.monotonic() + timeout
+        batch = pygame.event.get()
+        while not batch and not self._wakeup.is_set() and time.monotonic() < deadline:
+            self._wakeup.wait(min(POLL_S, max(0.0, deadline - time.monotonic())))
+            batch = pygame.event.get()
+        self._wakeup.clear()
         for ev in batch:
             self._pygame_event(ev)
         self._drain_link()

@@ -27,7 +27,7 @@ class Painter:
         self._font.pad = False
         self._font.origin = False
 
-    @functools.lru_cache(maxsize=2048)  # noqa: B019 - one painter per app
+    @functools.lru_cache(maxsize=256)  # noqa: B019 - one painter per app; ~a screen's lines
     def _line(self, text: str, size: int, fg: tuple[int, int, int], bold: bool
               ) -> pygame.Surface:
         self._font.strong = bold
@@ -35,8 +35,12 @@ class Painter:
         self._font.strong = False
         return surface
 
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - widths are small to keep
     def _width(self, text: str, size: int, bold: bool) -> int:
-        return self._line(text, size, (0, 0, 0), bold).get_width()
+        self._font.strong = bold
+        width = int(self._font.get_rect(text, size=size).width)
+        self._font.strong = False
+        return width
 
     def wrap(self, text: str, size: int, width: int, bold: bool) -> list[str]:
         """Break text into lines that fit `width` px: Chinese anywhere, Latin at spaces."""

@@ -71,6 +71,8 @@ class LiveDispatcher:
         return self
 
     def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(10)
