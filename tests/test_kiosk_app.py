@@ -187,3 +187,31 @@ def test_a_print_failure_after_issue_shows_the_number_and_reports_it(kiosk: Harn
     assert any("出票失败" in t for t in kiosk.texts())
     kiosk.run_until(lambda: kiosk.live.call("GET", "/tickets?print_status=failed",
                                             token=SCREEN)[1]["tickets"] != [])
+
+
+def test_qms_kiosk_starts_from_its_config_and_stops_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from .helpers import SMALL_TOML
+
+    live = LiveDispatcher(small_config(), tmp_path / "qms.db").start()
+    try:
+        config = tmp_path / "center.toml"
+        config.write_text(SMALL_TOML.replace("POLICY", "") + f'\n[kiosk]\ndispatcher = '
+                          f'"{live.url}"\nfullscreen = false\nwidth = 800\nheight = 480\n',
+                          encoding="utf-8")
+        root = Path(__file__).resolve().parent.parent
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dispatcher", "kiosk", "--config", str(config)], cwd=root,
+            env={**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy",
+                 "STATE_DIRECTORY": str(tmp_path / "state"), "PYTHONPATH": str(root)},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2.0)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        assert proc.stderr is not None and "Traceback" not in proc.stderr.read()
+    finally:
+        live.stop()
