@@ -138,8 +138,8 @@ def build(state: KioskState, view: View, width: int, height: int) -> list[Item]:
 
 def _header(f: _Frame, title: str, back: str | None, lang: str) -> tuple[list[Item], int]:
     """A blue title bar, a back button on the left, the language button on the right."""
-    height = f.px(72)
-    pad = f.pad
+    height = f.px(80)
+    pad = f.px(6)
     items = [Item((0, 0, f.w, height), bg=BLUE)]
     left = pad
     if back is not None:

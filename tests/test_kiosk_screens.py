@@ -1,0 +1,68 @@
+"""Kiosk layouts at the panel sizes: target sizes, text sizes, nothing cut off, hit-testing."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from kiosk.render import Painter
+from kiosk.screens import MIN_TARGET, MIN_TEXT, build, hit
+from printer.setup import find_font
+
+ROOT = Path(__file__).resolve().parent.parent
+FONT = find_font()
+SIZES = [(800, 480), (1280, 800), (1080, 1920)]
+
+
+def _shots():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("shots", ROOT / "docs" / "make_screenshots.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SHOTS = _shots()
+VIEW = SHOTS.busy_view()
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("name", list(SHOTS.STATES))
+def test_buttons_are_big_enough_and_inside_the_screen(name: str, size: tuple[int, int]) -> None:
+    w, h = size
+    u = min(w, h) / 480
+    for item in build(SHOTS.STATES[name], VIEW, w, h):
+        x, y, iw, ih = item.rect
+        assert x >= 0 and y >= 0 and x + iw <= w and y + ih <= h, item
+        if item.target is not None:
+            assert iw >= MIN_TARGET * u - 1 and ih >= MIN_TARGET * u - 1, item
+        if item.text:
+            assert item.size >= MIN_TEXT * u - 1, item
+
+
+@pytest.mark.skipif(FONT is None, reason="no CJK font")
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("name", list(SHOTS.STATES))
+def test_no_text_is_cut_off(name: str, size: tuple[int, int]) -> None:
+    assert FONT is not None
+    painter = Painter(FONT, min(size) / 480)
+    for item in build(SHOTS.STATES[name], VIEW, *size):
+        if item.text:
+            fitted, lines = painter.fit(item)
+            assert fitted >= painter.min_size
+            assert "".join(lines).replace(" ", "") == item.text.replace(" ", ""), (item.text,
+                                                                                  lines)
+
+
+def test_a_tap_hits_the_button_under_it() -> None:
+    items = build(SHOTS.STATES["home"], VIEW, 800, 480)
+    tile = next(i for i in items if i.target == "dept:yibao")
+    x, y, w, h = tile.rect
+    assert hit(items, x + w // 2, y + h // 2) == "dept:yibao"
+    assert hit(items, x - 1, y - 1) is None or hit(items, x - 1, y - 1) != "dept:yibao"
