@@ -8,6 +8,7 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ FONT = find_font()
 SIZES = [(800, 480), (1280, 800), (1080, 1920)]
 
 
-def _shots():  # type: ignore[no-untyped-def]
+def _shots() -> Any:
     spec = importlib.util.spec_from_file_location("shots", ROOT / "docs" / "make_screenshots.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
