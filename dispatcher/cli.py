@@ -37,6 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     kiosk.add_argument("--config", type=Path, default=None,
                        help="config file (default: the shipped examples/center.toml)")
 
+    display = sub.add_parser("display", help="the hall screen, caller buttons and voice")
+    display.add_argument("--config", type=Path, default=None,
+                         help="config file (default: the shipped examples/center.toml)")
+
     printer = sub.add_parser("printer", help="the ticket printer")
     printer_sub = printer.add_subparsers(dest="printer_command", metavar="ACTION", required=True)
     ptest = printer_sub.add_parser("test", help="print a sample ticket, or write its bytes")
@@ -79,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kiosk.app import run_kiosk
 
         return run_kiosk(args.config)
+    if args.command == "display":
+        from display.app import run_display
+
+        return run_display(args.config)
     if args.command == "printer":
         config = _load(args.config)
         if config is None:

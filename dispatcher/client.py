@@ -235,6 +235,7 @@ class DispatcherLink:
         self._base_url = base_url
         self._token = token
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.notify: Callable[[], None] | None = None  # called (link thread) after each item
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="qms-link", daemon=True)
         self._client: DispatcherClient | None = None
@@ -261,6 +262,8 @@ class DispatcherLink:
         async def pump() -> None:
             async for item in client.events():
                 self.events.put(item)
+                if self.notify is not None:
+                    self.notify()
 
         self._pump = self._loop.create_task(pump())
 

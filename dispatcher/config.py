@@ -168,6 +168,41 @@ class KioskConfig:
 
 
 @dataclass(frozen=True)
+class WindowButtons:
+    """BCM pins of one window's caller buttons and LED."""
+
+    window: int
+    call_next: int | None = None
+    recall: int | None = None
+    no_show: int | None = None
+    pause: int | None = None
+    led: int | None = None
+
+
+@dataclass(frozen=True)
+class DisplayConfig:
+    """The hall screen, its caller buttons and voice."""
+
+    dispatcher: str = "http://127.0.0.1:8470"
+    device: str = "hall-screen"  # a display-role device: its token reads the events
+    caller_device: str = "hall"  # a caller-role device: its token presses the buttons
+    fullscreen: bool = True
+    width: int = 0
+    height: int = 0
+    notice: str = ""  # the scrolling notice line
+    highlight_s: float = 12.0  # a new call stays highlighted this long (≥ 10)
+    flashes_per_s: float = 1.0  # at most 3
+    recent: int = 8  # calls listed (≥ 6)
+    late_s: float = 15.0  # calls older than this when they arrive are listed, not announced
+    voice_pack: str = "voice"  # folder of clips, relative to the state folder
+    repeat: int = 2  # each call said this many times
+    keyboard: bool = False  # demo: keys stand in for the caller buttons
+    pin_factory: str = ""  # "" (no GPIO buttons) | lgpio | rpigpio | pigpio | native | mock
+    bounce_s: float = 0.05
+    buttons: tuple[WindowButtons, ...] = ()
+
+
+@dataclass(frozen=True)
 class Center:
     name: str
     name_en: str = ""
@@ -190,6 +225,7 @@ class Config:
     devices: tuple[Device, ...] = ()
     printer: PrinterConfig = PrinterConfig()
     kiosk: KioskConfig = KioskConfig()
+    display: DisplayConfig = DisplayConfig()
     services: Mapping[str, Service] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -364,7 +400,7 @@ class _Validator:
         self.unknown_keys(
             data,
             ("center", "policy", "green_channel", "departments", "windows", "staff", "devices",
-             "printer", "kiosk"),
+             "printer", "kiosk", "display"),
             "",
         )
         center = self.center(self.table(data, "center", ""))
@@ -379,6 +415,8 @@ class _Validator:
         printer = self.printer(self.table(data, "printer", ""), services)
         raw_names = {d.get("name") for d in self.array_of_tables(data, "devices", "")}
         kiosk = self.kiosk(self.table(data, "kiosk", ""), devices, raw_names)
+        display = self.display(self.table(data, "display", ""), devices, raw_names,
+                               window_numbers)
         if not departments:
             self.err("departments", "at least one department with services is required")
         if not windows:
@@ -399,6 +437,7 @@ class _Validator:
             devices=tuple(devices),
             printer=printer,
             kiosk=kiosk,
+            display=display,
         )
 
     def center(self, data: Mapping[str, Any]) -> Center | None:
@@ -692,6 +731,84 @@ class _Validator:
                                         default=d.print_timeout_s, minimum=3)
             or d.print_timeout_s,
             on_printer_fault=fault,
+        )
+
+    def display(self, data: Mapping[str, Any], devices: list[Device], raw_names: set[Any],
+                window_numbers: set[int]) -> DisplayConfig:
+        where = "display."
+        self.unknown_keys(data, DisplayConfig.__dataclass_fields__, where)
+        d = DisplayConfig()
+        url = self.string(data, "dispatcher", where, default=d.dispatcher) or d.dispatcher
+        if not re.match(r"^https?://[^/\s]+", url):
+            self.err(where + "dispatcher", f"must be a URL like http://127.0.0.1:8470, not {url!r}")
+        names = {}
+        for key, roles in (("device", ("display", "admin")), ("caller_device", ("caller",
+                                                                                "admin"))):
+            name = self.string(data, key, where, default=getattr(d, key)) or getattr(d, key)
+            names[key] = name
+            if key in data:  # the defaults are checked when the display starts
+                match = next((x for x in devices if x.name == name), None)
+                if match is None and name not in raw_names:
+                    self.err(where + key, f"no [[devices]] entry named {name!r}")
+                elif match is not None and match.role not in roles:
+                    self.err(where + key, f"device {name!r} has role {match.role}, "
+                             f"needs {' or '.join(roles)}")
+        highlight = self.number(data, "highlight_s", where, default=d.highlight_s, minimum=10)
+        flashes = self.number(data, "flashes_per_s", where, default=d.flashes_per_s,
+                              minimum=0)
+        if flashes is not None and flashes > 3:
+            self.err(where + "flashes_per_s", f"must be at most 3 (photosensitivity), "
+                     f"not {flashes}")
+            flashes = None
+        factory = self.string(data, "pin_factory", where, default="") or ""
+        known_factories = ("lgpio", "rpigpio", "pigpio", "native", "mock")
+        if factory and factory not in known_factories:
+            self.err(where + "pin_factory", f"unknown pin factory {factory!r} "
+                     f"(known: {', '.join(known_factories)})")
+        buttons: list[WindowButtons] = []
+        used_pins: dict[int, str] = {}
+        for i, item in enumerate(self.array_of_tables(data, "buttons", where)):
+            bw = f"{where}buttons[{i}]."
+            self.unknown_keys(item, WindowButtons.__dataclass_fields__, bw)
+            window = self.integer(item, "window", bw)
+            if window is not None and window not in window_numbers:
+                self.err(bw + "window", f"unknown window {window}")
+            pins: dict[str, int | None] = {}
+            for key in ("call_next", "recall", "no_show", "pause", "led"):
+                pin = self.integer(item, key, bw, default=-1, minimum=-1, maximum=27)
+                pins[key] = None if pin in (None, -1) else pin
+                if pins[key] is not None:
+                    if pins[key] in used_pins:
+                        self.err(bw + key, f"GPIO {pins[key]} is already used by "
+                                 f"{used_pins[pins[key]]}")  # type: ignore[index]
+                    used_pins[pins[key]] = bw + key  # type: ignore[index]
+            if window is not None:
+                buttons.append(WindowButtons(window, **pins))
+        if buttons and not factory:
+            self.err(where + "pin_factory", "buttons are wired: name the pin factory "
+                     "(lgpio on a Pi 5)")
+        return DisplayConfig(
+            dispatcher=url.rstrip("/"), device=names["device"],
+            caller_device=names["caller_device"],
+            fullscreen=self.boolean(data, "fullscreen", where, d.fullscreen),
+            width=self.integer(data, "width", where, default=0, minimum=0) or 0,
+            height=self.integer(data, "height", where, default=0, minimum=0) or 0,
+            notice=data.get("notice", "") if isinstance(data.get("notice", ""), str) else "",
+            highlight_s=highlight or d.highlight_s,
+            flashes_per_s=d.flashes_per_s if flashes is None else flashes,
+            recent=self.integer(data, "recent", where, default=d.recent, minimum=6,
+                                maximum=20) or d.recent,
+            late_s=self.number(data, "late_s", where, default=d.late_s, minimum=1)
+            or d.late_s,
+            voice_pack=self.string(data, "voice_pack", where, default=d.voice_pack)
+            or d.voice_pack,
+            repeat=self.integer(data, "repeat", where, default=d.repeat, minimum=1, maximum=3)
+            or d.repeat,
+            keyboard=self.boolean(data, "keyboard", where, d.keyboard),
+            pin_factory=factory,
+            bounce_s=self.number(data, "bounce_s", where, default=d.bounce_s, minimum=0)
+            or d.bounce_s,
+            buttons=tuple(buttons),
         )
 
     def devices(self, items: list[Mapping[str, Any]], window_numbers: set[int]) -> list[Device]:

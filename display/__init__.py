@@ -1,0 +1,1 @@
+"""qms display: the hall screen, the caller buttons and the voice."""

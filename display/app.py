@@ -1,0 +1,311 @@
+"""`qms display`: the hall TV, the caller buttons and the voice. One loop owns the screen.
+
+The loop mirrors the dispatcher's state from its event stream; a call that arrives live is
+highlighted (flashing) and announced; calls that arrive late (replayed after an outage) are
+listed but not announced. It redraws the whole screen only when something shown changed
+(state, link, the minute, a flash phase) and otherwise just the scrolling notice strip.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pygame
+
+from dispatcher.client import DispatcherLink
+from dispatcher.config import Config, ConfigError, default_config_path, load_config
+from dispatcher.mirror import StateMirror
+from dispatcher.paths import state_dir
+from kiosk.render import Painter
+from printer.setup import FONT_HINT, find_font
+
+from .buttons import CallerPanel, GPIOUnavailable, WindowPins, key_press, make_pin_factory
+from .hall import BG, WHITE, HallView, build_hall, ticker_rect
+from .voice import Announcer, NullOutput, PygameOutput, VoicePack
+
+log = logging.getLogger("qms.display")
+Clock = Callable[[], dt.datetime]
+TICKER_PX_PER_S = 120
+FRAME_S = 0.05  # 20 frames a second while something moves
+
+
+class HallApp:
+    def __init__(self, config: Config, link: DispatcherLink, font: Path, *,
+                 size: tuple[int, int] | None = None, fullscreen: bool = False,
+                 announcer: Announcer | None = None, callers: CallerPanel | None = None,
+                 clock: Clock | None = None) -> None:
+        self.config = config
+        self.cfg = config.display
+        self.link = link
+        self.font = font
+        self.size = size
+        self.fullscreen = fullscreen
+        self.announcer = announcer
+        self.callers = callers
+        self.clock = clock or (lambda: dt.datetime.now(config.center.tz))
+        self.mirror = StateMirror(config)
+        self.link_up = False
+        self.highlight_since: float | None = None  # monotonic time of the newest live call
+        self._pending_seq: int | None = None  # a live call not drawn yet
+        self.announced: list[tuple[str, int]] = []
+        self.frames = 0
+        self.call_drawn: dict[int, float] = {}  # event seq -> when the frame showing it flipped
+        self._wakeup = threading.Event()
+        self._key: Any = None
+        self._ticker: pygame.Surface | None = None
+        self._ticker_x = 0.0
+        self._ticker_t = time.monotonic()
+        self.screen: pygame.Surface | None = None
+        self.painter: Painter | None = None
+        self.running = False
+        self.departments = [(d.id, d.name, frozenset(s.id for s in d.services))
+                            for d in config.departments]
+        link.notify = self._wakeup.set
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def open(self) -> None:
+        pygame.display.init()
+        if self.fullscreen:
+            self.screen = pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
+            pygame.mouse.set_visible(False)
+        else:
+            self.screen = pygame.display.set_mode(self.size or (1920, 1080))
+        pygame.display.set_caption("qms 叫号屏")
+        w, h = self.screen.get_size()
+        self.painter = Painter(self.font, min(w, h) / 480)
+        self.running = True
+
+    def close(self) -> None:
+        self.running = False
+        pygame.display.quit()
+
+    def run(self) -> None:
+        self.open()
+        try:
+            while self.running:
+                self.step()
+        finally:
+            self.close()
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def step(self, wait_s: float | None = None) -> None:
+        moving = self._highlighted() or bool(self.cfg.notice)
+        timeout = (FRAME_S if moving else 0.5) if wait_s is None else wait_s
+        deadline = time.monotonic() + timeout
+        batch = pygame.event.get()
+        while not batch and not self._wakeup.is_set() and time.monotonic() < deadline:
+            self._wakeup.wait(min(0.02, max(0.0, deadline - time.monotonic())))
+            batch = pygame.event.get()
+        self._wakeup.clear()
+        for ev in batch:
+            if ev.type == pygame.QUIT:
+                self.running = False
+            elif ev.type == pygame.KEYDOWN:
+                if ev.key == pygame.K_ESCAPE and not self.fullscreen:
+                    self.running = False
+                elif self.cfg.keyboard and self.callers is not None:
+                    hit = key_press(ev.unicode or "")
+                    if hit is not None:
+                        self.callers.press(*hit)
+            elif ev.type in (pygame.WINDOWRESIZED, pygame.WINDOWEXPOSED):
+                self._key = None
+        self._drain_link()
+        self.redraw()
+
+    def _drain_link(self) -> None:
+        changed = False
+        while True:
+            try:
+                item = self.link.events.get_nowait()
+            except queue.Empty:
+                break
+            kind = item.get("type")
+            if kind == "link":
+                self.link_up = bool(item["up"])
+                changed = True
+                continue
+            changed |= self.mirror.feed(item)
+            if kind in ("ticket_called", "ticket_recalled"):
+                self._new_call(item)
+        if changed and self.callers is not None:
+            self.callers.show_all()
+
+    def _new_call(self, event: dict[str, Any]) -> None:
+        at = dt.datetime.fromisoformat(event["at"])
+        late = (self.clock() - at).total_seconds() > self.cfg.late_s
+        if late:
+            return  # made while we were cut off: listed, not announced
+        self.highlight_since = time.monotonic()
+        self._pending_seq = int(event["seq"])
+        number, window = str(event.get("number", "")), int(event.get("window", 0))
+        self.announced.append((number, window))
+        if self.announcer is not None:
+            self.announcer.announce(number, window)
+
+    def _highlighted(self) -> bool:
+        return self.highlight_since is not None and \
+            time.monotonic() - self.highlight_since < self.cfg.highlight_s
+
+    def view(self) -> HallView:
+        state = self.mirror.state
+        highlight = self._highlighted()
+        flash_on = False
+        if highlight and self.highlight_since is not None:
+            period = 1.0 / max(0.1, self.cfg.flashes_per_s)
+            flash_on = ((time.monotonic() - self.highlight_since) % period) < period / 2 \
+                if self.cfg.flashes_per_s > 0 else True
+        windows: list[dict[str, Any]] = []
+        if state is not None:
+            windows = [w.to_dict(state.tickets) for _, w in sorted(state.windows.items())]
+        return HallView(
+            center=self.config.center.name, departments=self.departments,
+            calls=list(state.recent_calls) if state else [], windows=windows,
+            waiting=dict(state.waiting_by_service) if state else {}, link_up=self.link_up,
+            now=self.clock(), highlight=highlight, flash_on=flash_on, recent=self.cfg.recent,
+        )
+
+    def window_status(self, window: int) -> str:
+        state = self.mirror.state
+        if state is None or window not in state.windows:
+            return "idle"
+        w = state.windows[window]
+        if w.status.value == "paused":
+            return "paused"
+        return "serving" if w.current else "idle"
+
+    def redraw(self) -> None:
+        if self.screen is None or self.painter is None:
+            return
+        view = self.view()
+        size = self.screen.get_size()
+        minute = view.now.strftime("%Y%m%d%H%M") if view.now else ""
+        seq = self.mirror.seq
+        key = (seq, self.link_up, minute, view.highlight, view.flash_on, size)
+        if key != self._key:
+            self.painter.draw(self.screen, build_hall(view, *size))
+            self._key = key
+            self.frames += 1
+            self._draw_ticker(full=True)
+            pygame.display.flip()
+            if self._pending_seq is not None:
+                self.call_drawn[self._pending_seq] = time.perf_counter()
+                self._pending_seq = None
+        elif self.cfg.notice:
+            rect = self._draw_ticker(full=False)
+            pygame.display.update(rect)
+
+    def _draw_ticker(self, full: bool) -> pygame.Rect:
+        assert self.screen is not None and self.painter is not None
+        x, y, w, h = ticker_rect(*self.screen.get_size())
+        rect = pygame.Rect(x, y, w, h)
+        pygame.draw.rect(self.screen, BG, rect)
+        if not self.cfg.notice:
+            return rect
+        if self._ticker is None:
+            self._ticker = self.painter._line(self.cfg.notice, int(h * 0.55), WHITE, False)
+        now = time.monotonic()
+        self._ticker_x -= (now - self._ticker_t) * TICKER_PX_PER_S * (h / 108)
+        self._ticker_t = now
+        span = self._ticker.get_width() + w // 3
+        if self._ticker_x < -span:
+            self._ticker_x += span
+        ty = y + (h - self._ticker.get_height()) // 2
+        tx = int(self._ticker_x)
+        while tx < w:
+            self.screen.blit(self._ticker, (w + tx, ty))
+            tx += span
+        return rect
+
+
+def run_display(config_path: Path | None) -> int:
+    """Composition root: config → link → voice → buttons → app; stopped in reverse."""
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    path = config_path or default_config_path()
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    cfg = config.display
+    font = find_font(config.printer.font)
+    if font is None:
+        print(f"no CJK font for the screen: {FONT_HINT}", file=sys.stderr)
+        return 2
+    devices = {d.name: d for d in config.devices}
+    if cfg.device not in devices:
+        print(f"display.device {cfg.device!r} is not in [[devices]]", file=sys.stderr)
+        return 2
+    factory = None
+    if cfg.buttons:
+        try:
+            factory = make_pin_factory(cfg.pin_factory)
+        except GPIOUnavailable as exc:
+            print(f"caller buttons: {exc}", file=sys.stderr)
+            return 2
+    link = DispatcherLink(cfg.dispatcher, devices[cfg.device].token,
+                          device=cfg.device).start()
+    caller_link = None
+    callers = None
+    app_ref: list[HallApp] = []
+    if cfg.buttons or cfg.keyboard:
+        caller = devices.get(cfg.caller_device)
+        if caller is None:
+            print(f"display.caller_device {cfg.caller_device!r} is not in [[devices]]",
+                  file=sys.stderr)
+            link.stop()
+            return 2
+        caller_link = DispatcherLink(cfg.dispatcher, caller.token, device=caller.name).start(
+            subscribe=False)
+
+        def submit(window: int, verb: str) -> Any:
+            assert caller_link is not None
+            return caller_link.submit(lambda c: c.window(window, verb))
+
+        callers = CallerPanel(submit, lambda n: app_ref[0].window_status(n) if app_ref else
+                              "idle").start()
+        if factory is not None:
+            callers.attach_gpio([WindowPins(b.window, b.call_next, b.recall, b.no_show,
+                                            b.pause, b.led) for b in cfg.buttons], factory,
+                                cfg.bounce_s)
+    pack = VoicePack(state_dir(path) / cfg.voice_pack)
+    output: Any = NullOutput()
+    if not pack.clips:
+        log.warning("no voice pack in %s: calls are shown, not spoken "
+                    "(build one: python -m display.make_voice_pack %s)", pack.folder,
+                    pack.folder)
+    else:
+        try:
+            output = PygameOutput(pack.rate)
+        except Exception as exc:  # no sound card: the screen still works
+            log.warning("no audio device (%s): calls are shown, not spoken", exc)
+    announcer = Announcer(pack, output, cfg.repeat).start()
+    size = (cfg.width, cfg.height) if cfg.width and cfg.height else None
+    app = HallApp(config, link, font, size=size,
+                  fullscreen=cfg.fullscreen and not os.environ.get("QMS_WINDOWED"),
+                  announcer=announcer, callers=callers)
+    app_ref.append(app)
+    signal.signal(signal.SIGTERM, lambda *_: setattr(app, "running", False))
+    try:
+        app.run()
+    finally:
+        announcer.stop()
+        if callers is not None:
+            callers.stop()
+        if caller_link is not None:
+            caller_link.stop()
+        link.stop()
+    return 0
