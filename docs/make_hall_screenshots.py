@@ -32,9 +32,9 @@ def morning(calls: int, sign_last: bool = False, pause: tuple[int, ...] = ()) ->
     config = load_config(ROOT / "examples" / "center.toml")
     core = QueueCore(config)
     now = dt.datetime(2026, 11, 30, 8, 30, tzinfo=TZ)
-    services = ["yibao-dabing", "shebao-ka-shenling", "yibao-jiuyi-jilu-ce", "laoling-jinglaoka-buban",
-                "minzheng-dibao-shenqing", "juzhuzheng-qianzhu", "yiwang-shiming-renzheng",
-                "zhufang-lianzu-shenqing"]
+    services = ["yibao-dabing", "shebao-ka-shenling", "yibao-jiuyi-jilu-ce",
+                "laoling-jinglaoka-buban", "minzheng-dibao-shenqing", "juzhuzheng-qianzhu",
+                "yiwang-shiming-renzheng", "zhufang-lianzu-shenqing"]
     services = [s for s in services if s in config.services] or list(config.services)[:8]
     for i in range(40):
         now += dt.timedelta(seconds=40)
