@@ -12,8 +12,8 @@ cd "$(dirname "$0")"
 VENV=.venv
 PY_MIN="3.11"
 SYSTEM_PACKAGES=(python3 python3-venv python3-pip)
-# The CJK font for raster tickets, previews and (later) the screens.
-FONT_PACKAGES=(fonts-wqy-microhei)
+# The CJK font for tickets, previews and the screens; espeak-ng builds the voice pack.
+MEDIA_PACKAGES=(fonts-wqy-microhei espeak-ng)
 FONT_FILE=/usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
 say() { printf '\033[1m[qms]\033[0m %s\n' "$*" >&2; }
@@ -53,8 +53,8 @@ ensure_venv() {
         need_system_packages "${SYSTEM_PACKAGES[@]}" || exit 1
     fi
     python_ok || { say "Python >= $PY_MIN is required (found $(python3 --version 2>&1))"; exit 1; }
-    if [ ! -f "$FONT_FILE" ]; then
-        need_system_packages "${FONT_PACKAGES[@]}" || exit 1
+    if [ ! -f "$FONT_FILE" ] || ! command -v espeak-ng >/dev/null; then
+        need_system_packages "${MEDIA_PACKAGES[@]}" || exit 1
     fi
     if [ ! -x "$VENV/bin/python" ]; then
         say "creating $VENV"
