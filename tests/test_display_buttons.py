@@ -1,4 +1,4 @@
-"""Caller buttons with gpiozero's MockFactory: each verb, bounce storms, holds, a dead dispatcher."""
+"""Caller buttons with gpiozero MockFactory: each verb, bounce storms, holds, a dead dispatcher."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def test_each_button_sends_its_verb(rig: Any, pin: int, verb: str) -> None:
 
 
 def test_pause_button_resumes_a_paused_window(rig: Any) -> None:
-    factory, dispatcher, panel = rig
+    factory, dispatcher, _panel = rig
     press(factory, 19)
     wait_until(lambda: dispatcher.calls == [(3, "pause")])
     time.sleep(0.35)  # past the guard: a deliberate second press
@@ -107,7 +107,7 @@ def test_a_held_button_is_one_press(rig: Any) -> None:
 def test_a_press_is_acknowledged_on_the_led_at_once_even_if_the_dispatcher_is_slow(
     rig: Any,
 ) -> None:
-    factory, dispatcher, panel = rig
+    factory, dispatcher, _panel = rig
     dispatcher.delay = 1.0
     led = factory.pin(26)
     led_states: list[bool] = []
