@@ -148,3 +148,43 @@ def test_the_real_announcer_queue_plugs_in(tmp_path: Path) -> None:
     announcer.start()
     announcer.announce("A001", 1)
     announcer.stop()
+
+
+def test_qms_display_starts_from_its_config_and_stops_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    live = LiveDispatcher(CONFIG, tmp_path / "qms.db").start()
+    try:
+        config = tmp_path / "center.toml"
+        config.write_text(SMALL_TOML.replace("POLICY", "") + f'\n[display]\ndispatcher = '
+                          f'"{live.url}"\ndevice = "screen"\ncaller_device = "hall"\n'
+                          'fullscreen = false\nwidth = 1366\nheight = 768\nkeyboard = true\n'
+                          'notice = "请保管好随身物品"\n', encoding="utf-8")
+        root = Path(__file__).resolve().parent.parent
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dispatcher", "display", "--config", str(config)], cwd=root,
+            env={**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy",
+                 "STATE_DIRECTORY": str(tmp_path / "state"), "PYTHONPATH": str(root)},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2.0)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        err = proc.stderr.read() if proc.stderr else ""
+        assert "Traceback" not in err and "no voice pack" in err
+    finally:
+        live.stop()
+
+
+def test_qms_display_refuses_buttons_without_gpio(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from display.app import run_display
+
+    config = tmp_path / "center.toml"
+    config.write_text(SMALL_TOML.replace("POLICY", "") + '\n[display]\ndevice = "screen"\n'
+                      'pin_factory = "lgpio"\n[[display.buttons]]\nwindow = 1\ncall_next = 5\n',
+                      encoding="utf-8")
+    assert run_display(config) == 2
+    assert "not usable here" in capsys.readouterr().err
