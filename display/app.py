@@ -105,8 +105,9 @@ class HallApp:
         timeout = (FRAME_S if moving else 0.5) if wait_s is None else wait_s
         deadline = time.monotonic() + timeout
         batch = pygame.event.get()
+        poll = 0.02 if moving else 0.1  # keys (demo) are looked for at least every 100 ms
         while not batch and not self._wakeup.is_set() and time.monotonic() < deadline:
-            self._wakeup.wait(min(0.02, max(0.0, deadline - time.monotonic())))
+            self._wakeup.wait(min(poll, max(0.0, deadline - time.monotonic())))
             batch = pygame.event.get()
         self._wakeup.clear()
         for ev in batch:
