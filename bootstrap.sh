@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything qms needs in ./.venv, then run the main job or the tests.
 #
-#   ./bootstrap.sh demo    the main job (see README: today a simulated peak morning)
+#   ./bootstrap.sh demo    the main job: qms demo (dispatcher, kiosk and hall screen)
 #   ./bootstrap.sh test    lint (ruff), types (mypy) and the whole test suite (pytest)
 #
 # Works on a fresh Debian 12 / Raspberry Pi OS Bookworm: installs the system packages it
@@ -75,14 +75,12 @@ case "$cmd" in
     demo)
         ensure_venv
         shift
-        # The one-command demo (kiosk, hall screen, fake printer) is not built yet: until then
-        # the main job is a simulated peak morning through the real calling policy.
-        say "qms demo is not built yet: simulating a peak morning through the real policy"
-        "$VENV/bin/qms" config check examples/center.toml
-        for policy in center fifo; do
-            "$VENV/bin/qms" simulate --arrivals examples/arrivals-peak.csv --policy "$policy" \
-                --json "$@"
-        done
+        if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}${SDL_VIDEODRIVER:-}" ]; then
+            say "no desktop session found: the windows go to KMS/DRM if this is a Pi console;"
+            say "for a run without any screen: SDL_VIDEODRIVER=dummy ./bootstrap.sh demo"
+        fi
+        say "qms demo: dispatcher, kiosk and hall screen; simulated residents every 8 s"
+        exec "$VENV/bin/qms" demo --residents 8 "$@"
         ;;
     test)
         ensure_venv

@@ -36,10 +36,28 @@ def build_parser() -> argparse.ArgumentParser:
     kiosk = sub.add_parser("kiosk", help="the touchscreen ticket app (pygame)")
     kiosk.add_argument("--config", type=Path, default=None,
                        help="config file (default: the shipped examples/center.toml)")
+    kiosk.add_argument("--dispatcher", default=None, metavar="URL",
+                       help="the dispatcher's base URL (overrides [kiosk] dispatcher)")
+    kiosk.add_argument("--windowed", type=_size, default=None, metavar="WxH",
+                       help="run in a window of this size instead of fullscreen")
+    kiosk.add_argument("--residents", type=float, default=None, metavar="SECONDS",
+                       help="demo: a simulated resident takes a number about every SECONDS")
 
     display = sub.add_parser("display", help="the hall screen, caller buttons and voice")
     display.add_argument("--config", type=Path, default=None,
                          help="config file (default: the shipped examples/center.toml)")
+    display.add_argument("--dispatcher", default=None, metavar="URL",
+                         help="the dispatcher's base URL (overrides [display] dispatcher)")
+    display.add_argument("--windowed", type=_size, default=None, metavar="WxH",
+                         help="run in a window of this size instead of fullscreen")
+    display.add_argument("--keyboard", action="store_true",
+                         help="keys stand in for the caller buttons (demo)")
+
+    demo = sub.add_parser("demo", help="dispatcher, kiosk and hall screen on this computer")
+    demo.add_argument("--residents", type=float, default=None, metavar="SECONDS",
+                      help="simulated residents take numbers at the kiosk about every SECONDS")
+    demo.add_argument("--state", type=Path, default=None,
+                      help="state folder (default: examples/state)")
 
     printer = sub.add_parser("printer", help="the ticket printer")
     printer_sub = printer.add_subparsers(dest="printer_command", metavar="ACTION", required=True)
@@ -73,6 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(x) for x in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, not {text!r}") from None
+    if w < 320 or h < 240:
+        raise argparse.ArgumentTypeError("the window must be at least 320x240")
+    return w, h
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "config":
@@ -82,11 +110,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "kiosk":
         from kiosk.app import run_kiosk
 
-        return run_kiosk(args.config)
+        return run_kiosk(args.config, dispatcher=args.dispatcher, windowed=args.windowed,
+                         residents_s=args.residents)
     if args.command == "display":
         from display.app import run_display
 
-        return run_display(args.config)
+        return run_display(args.config, dispatcher=args.dispatcher, windowed=args.windowed,
+                           keyboard=args.keyboard)
+    if args.command == "demo":
+        from .demo import run_demo
+
+        return run_demo(residents_s=args.residents, state=args.state)
     if args.command == "printer":
         config = _load(args.config)
         if config is None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from . import sdnotify
 from .config import Config, ConfigError, default_config_path, load_config
 from .paths import state_dir
 from .server import build_app, demo_tokens_in_use, is_loopback, parse_listen
@@ -75,10 +76,14 @@ async def serve(config: Config, db_path: Path, host: str, port: int,
                 url = f"http://{shown}:{bound[1]}"
                 print(f"qms dispatcher serving {url}/api/v1 "
                       f"(database {db_path}, seq {service.seq})", flush=True)
+                sdnotify.ready(f"serving {url}/api/v1")
+                heartbeat = asyncio.create_task(_heartbeat(service))
                 if ready is not None:
                     ready(url)
                 await stop.wait()
                 log.info("stopping")
+                sdnotify.stopping()
+                heartbeat.cancel()
             finally:
                 await runner.cleanup()
         finally:
@@ -88,6 +93,21 @@ async def serve(config: Config, db_path: Path, host: str, port: int,
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(sig)
+
+
+async def _heartbeat(service: DispatcherService) -> None:
+    """WATCHDOG=1 only while the writer answers: a hung loop or writer gets restarted."""
+    watchdog = sdnotify.Watchdog()
+    if not watchdog.enabled:
+        return
+    while True:
+        try:
+            await asyncio.wait_for(service.read(lambda: None), timeout=watchdog.interval)
+        except TimeoutError:
+            log.error("the queue writer did not answer within %.1f s", watchdog.interval)
+            return
+        sdnotify.notify("WATCHDOG=1")
+        await asyncio.sleep(watchdog.interval)
 
 
 def run_dispatcher(config_path: Path | None, db: Path | None, listen: str | None) -> int:

@@ -8,6 +8,7 @@ listed but not announced. It redraws the whole screen only when something shown 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -22,6 +23,7 @@ from typing import Any
 
 import pygame
 
+from dispatcher import sdnotify
 from dispatcher.client import DispatcherLink
 from dispatcher.config import Config, ConfigError, default_config_path, load_config
 from dispatcher.mirror import StateMirror
@@ -36,6 +38,8 @@ from .voice import Announcer, NullOutput, PygameOutput, VoicePack
 log = logging.getLogger("qms.display")
 Clock = Callable[[], dt.datetime]
 TICKER_PX_PER_S = 120
+KEY_LEGEND = ("键盘叫号 Keys: 1–8 叫下一位 call next · q–i 重呼 recall · a–k 过号 no-show · "
+              "z–, 暂停/恢复 pause")
 FRAME_S = 0.05  # 20 frames a second while something moves
 
 
@@ -68,6 +72,7 @@ class HallApp:
         self.screen: pygame.Surface | None = None
         self.painter: Painter | None = None
         self.running = False
+        self.watchdog = sdnotify.Watchdog()
         self.departments = [(d.id, d.name, frozenset(s.id for s in d.services))
                             for d in config.departments]
         link.notify = self._wakeup.set
@@ -92,16 +97,19 @@ class HallApp:
 
     def run(self) -> None:
         self.open()
+        sdnotify.ready("showing")
         try:
             while self.running:
                 self.step()
+                self.watchdog.ping()
         finally:
+            sdnotify.stopping()
             self.close()
 
     # -- the loop -----------------------------------------------------------------------------
 
     def step(self, wait_s: float | None = None) -> None:
-        moving = self._highlighted() or bool(self.cfg.notice)
+        moving = self._highlighted() or bool(self.cfg.notice) or self.cfg.keyboard
         timeout = (FRAME_S if moving else 0.5) if wait_s is None else wait_s
         deadline = time.monotonic() + timeout
         batch = pygame.event.get()
@@ -203,7 +211,10 @@ class HallApp:
             if self._pending_seq is not None:
                 self.call_drawn[self._pending_seq] = time.perf_counter()
                 self._pending_seq = None
-        elif self.cfg.notice:
+                if view.calls:
+                    log.info("showing call %s → window %s", view.calls[0].get("number"),
+                             view.calls[0].get("window"))
+        elif self.cfg.notice or self.cfg.keyboard:
             rect = self._draw_ticker(full=False)
             pygame.display.update(rect)
 
@@ -212,10 +223,13 @@ class HallApp:
         x, y, w, h = ticker_rect(*self.screen.get_size())
         rect = pygame.Rect(x, y, w, h)
         pygame.draw.rect(self.screen, BG, rect)
-        if not self.cfg.notice:
+        if not self.cfg.notice and not self.cfg.keyboard:
             return rect
         if self._ticker is None:
-            self._ticker = self.painter._line(self.cfg.notice, int(h * 0.55), WHITE, False)
+            text = self.cfg.notice
+            if self.cfg.keyboard:  # the demo's stand-ins for the caller buttons, on screen
+                text = f"{KEY_LEGEND}        {text}"
+            self._ticker = self.painter._line(text, int(h * 0.55), WHITE, False)
         now = time.monotonic()
         self._ticker_x -= (now - self._ticker_t) * TICKER_PX_PER_S * (h / 108)
         self._ticker_t = now
@@ -230,7 +244,8 @@ class HallApp:
         return rect
 
 
-def run_display(config_path: Path | None) -> int:
+def run_display(config_path: Path | None, *, dispatcher: str | None = None,
+                windowed: tuple[int, int] | None = None, keyboard: bool = False) -> int:
     """Composition root: config → link → voice → buttons → app; stopped in reverse."""
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -242,6 +257,13 @@ def run_display(config_path: Path | None) -> int:
             print(problem, file=sys.stderr)
         return 2
     cfg = config.display
+    if dispatcher:
+        cfg = dataclasses.replace(cfg, dispatcher=dispatcher)
+    if windowed:
+        cfg = dataclasses.replace(cfg, fullscreen=False, width=windowed[0], height=windowed[1])
+    if keyboard:
+        cfg = dataclasses.replace(cfg, keyboard=True)
+    config = dataclasses.replace(config, display=cfg)
     font = find_font(config.printer.font)
     if font is None:
         print(f"no CJK font for the screen: {FONT_HINT}", file=sys.stderr)
@@ -299,7 +321,8 @@ def run_display(config_path: Path | None) -> int:
                   fullscreen=cfg.fullscreen and not os.environ.get("QMS_WINDOWED"),
                   announcer=announcer, callers=callers)
     app_ref.append(app)
-    signal.signal(signal.SIGTERM, lambda *_: setattr(app, "running", False))
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: setattr(app, "running", False))
     try:
         app.run()
     finally:

@@ -24,6 +24,7 @@ from typing import Any
 
 import pygame
 
+from dispatcher import sdnotify
 from dispatcher.client import ApiError, DispatcherLink, LinkDown
 from dispatcher.config import Config, ConfigError, default_config_path, load_config
 from dispatcher.core import estimate_for_service
@@ -57,6 +58,7 @@ from .flow import (
     Printed,
     PrinterState,
     ReportPrint,
+    Screen,
     Tap,
     Tick,
 )
@@ -112,11 +114,15 @@ class KioskApp:
         self._drawn_key: Any = None
         self._last_tick = 0.0
         self.running = False
+        self.watchdog = sdnotify.Watchdog()
         self.frames = 0
         self.tap_times: dict[str, float] = {}  # request id -> when "take" was tapped
         self.print_latency: list[float] = []  # tap → bytes handed to the printer, seconds
         self.screen: pygame.Surface | None = None
         self.painter: Painter | None = None
+        self.autopilot_s: float | None = None  # demo: a simulated resident every N seconds
+        self._script: list[tuple[float, str]] = []  # (due, target) taps of the autopilot
+        self._next_resident = 0.0
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -142,10 +148,13 @@ class KioskApp:
 
     def run(self) -> None:
         self.open()
+        sdnotify.ready("showing")
         try:
             while self.running:
                 self.step()
+                self.watchdog.ping()
         finally:
+            sdnotify.stopping()
             self.close()
 
     # -- the loop -----------------------------------------------------------------------------
@@ -172,12 +181,30 @@ class KioskApp:
         self._poll_printer()
         self._poll_futures()
         now = time.monotonic()
+        self._autopilot(now)
         if now - self._last_tick >= TICK_S:
             self._last_tick = now
             self.events.put(Tick())
         while not self.events.empty():
             self._handle(self.events.get())
         self.redraw()
+
+    def _autopilot(self, now: float) -> None:
+        """Demo residents: tap through home → department → business → take → done."""
+        if self.autopilot_s is None:
+            return
+        while self._script and self._script[0][0] <= now:
+            self.events.put(Tap(self._script.pop(0)[1]))
+        if self._script or self.state.screen is not Screen.HOME or now < self._next_resident:
+            return
+        import random
+
+        dept = random.choice(self.view.departments)
+        service = random.choice(dept.services[:6])
+        steps = [f"dept:{dept.id}", f"service:{service.id}", "take"]
+        self._script = [(now + 0.8 * (i + 1), target) for i, target in enumerate(steps)]
+        self._script.append((now + 6.0, "done"))
+        self._next_resident = now + self.autopilot_s * random.uniform(0.6, 1.4)
 
     def _pygame_event(self, ev: pygame.event.Event) -> None:
         if ev.type == pygame.QUIT:
@@ -298,7 +325,8 @@ class KioskApp:
         self.frames += 1
 
 
-def run_kiosk(config_path: Path | None) -> int:
+def run_kiosk(config_path: Path | None, *, dispatcher: str | None = None,
+              windowed: tuple[int, int] | None = None, residents_s: float | None = None) -> int:
     """Composition root: config → printer worker → dispatcher link → app; reverse on stop."""
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -318,12 +346,21 @@ def run_kiosk(config_path: Path | None) -> int:
         print(f"kiosk.device {config.kiosk.device!r} is not in [[devices]]", file=sys.stderr)
         return 2
     k = config.kiosk
+    if dispatcher:
+        k = dataclasses.replace(k, dispatcher=dispatcher)
+    if windowed:
+        k = dataclasses.replace(k, fullscreen=False, width=windowed[0], height=windowed[1])
     printer = PrinterWorker(make_link_factory(config.printer, state_dir(path), font)).start()
     link = DispatcherLink(k.dispatcher, device.token, device=device.name, retry_for=10.0).start()
     size = (k.width, k.height) if k.width and k.height else None
     app = KioskApp(config, link, printer, font, size=size,
                    fullscreen=k.fullscreen and not os.environ.get("QMS_WINDOWED"))
-    signal.signal(signal.SIGTERM, lambda *_: setattr(app, "running", False))
+    app.autopilot_s = residents_s
+    if config.printer.transport == "fake":
+        print(f"qms kiosk: the fake printer writes each ticket (.bin) and its preview (.png) to "
+              f"{state_dir(path) / config.printer.fake_dir}", flush=True)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: setattr(app, "running", False))
     try:
         app.run()
     finally:

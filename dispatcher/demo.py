@@ -1,0 +1,106 @@
+"""`qms demo`: the dispatcher, the kiosk and the hall screen on one computer, no Pi hardware.
+
+Each part runs as its own process (each pygame program owns one window), started in order
+and stopped in reverse on Ctrl-C or SIGTERM; if one part dies, the others are stopped too.
+State — database, the fake printer's tickets and previews, the voice pack — goes into the
+state folder (`examples/state/` by default). Keys stand in for the caller buttons.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .config import default_config_path
+from .paths import state_dir
+
+KIOSK_SIZE = "1024x600"
+HALL_SIZE = "1280x720"
+KEYS = """Caller keys (in the hall window): 1–8 call next at windows 1–8 · q–i recall ·
+a–k no-show · z–, pause/resume"""
+
+
+def _python(*args: str) -> list[str]:
+    return [sys.executable, "-m", "dispatcher", *args]
+
+
+def _pipe_lines(proc: subprocess.Popen[str], name: str, first: threading.Event | None,
+                lines: list[str]) -> None:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        print(f"[{name}] {line}", end="", flush=True)
+        if first is not None and "serving http://" in line:
+            first.set()
+
+
+def run_demo(residents_s: float | None = None, state: Path | None = None) -> int:
+    config = default_config_path()
+    folder = state or state_dir(config)
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "STATE_DIRECTORY": str(folder), "PYTHONUNBUFFERED": "1"}
+    voice = folder / "voice"
+    if not (voice / "qing.wav").exists() and shutil.which("espeak-ng"):
+        subprocess.run([sys.executable, "-m", "display.make_voice_pack", str(voice)],
+                       check=False, env=env)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+
+    children: list[tuple[str, subprocess.Popen[str]]] = []
+    lines: list[str] = []
+
+    def start(name: str, args: list[str], ready: threading.Event | None = None) -> None:
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, env=env, start_new_session=True)
+        children.append((name, proc))
+        threading.Thread(target=_pipe_lines, args=(proc, name, ready, lines),
+                         daemon=True).start()
+
+    code = 0
+    try:
+        serving = threading.Event()
+        start("dispatcher", _python("dispatcher", "--config", str(config), "--listen",
+                                    "127.0.0.1:0"), serving)
+        if not serving.wait(20):
+            print("qms demo: the dispatcher did not start", file=sys.stderr)
+            return 1
+        url = next(ln for ln in lines if "serving http://" in ln).split("serving ")[1]
+        url = url.split("/api/v1")[0]
+        start("hall", _python("display", "--config", str(config), "--dispatcher", url,
+                              "--windowed", HALL_SIZE, "--keyboard"))
+        kiosk = _python("kiosk", "--config", str(config), "--dispatcher", url, "--windowed",
+                        KIOSK_SIZE)
+        if residents_s:
+            kiosk += ["--residents", str(residents_s)]
+        start("kiosk", kiosk)
+        print(f"qms demo: dispatcher {url}/api/v1 · kiosk and hall windows open · tickets "
+              f"and previews in {folder / 'printer'}\n{KEYS}\nCtrl-C stops everything.",
+              flush=True)
+        while not stop.is_set():
+            for name, proc in children:
+                if proc.poll() is not None:
+                    print(f"qms demo: {name} stopped (exit {proc.returncode}); stopping all",
+                          file=sys.stderr)
+                    code = 1
+                    stop.set()
+            stop.wait(0.2)
+    finally:
+        for name, proc in reversed(children):  # reverse order: screens first, dispatcher last
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                print(f"qms demo: {name} did not stop in 10 s: killed", file=sys.stderr)
+                proc.kill()
+                proc.wait(5)
+        time.sleep(0.1)
+    print("qms demo: stopped", flush=True)
+    return code
