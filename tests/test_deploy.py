@@ -300,3 +300,39 @@ def test_qms_demo_runs_all_three_parts_and_ctrl_c_stops_them(
     wait_for(lambda: any("qms demo: stopped" in ln for ln in lines), timeout=5)
     assert not any("Traceback" in ln for ln in lines), "".join(lines[-30:])
     assert processes_using(state) == []
+
+
+def test_a_stuck_queue_writer_stops_the_heartbeats(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watchdog pings only while the writer answers: a hung commit means a restart."""
+    from dispatcher.store import Store
+
+    from .helpers import KIOSK, small_config
+    from .live import LiveDispatcher
+
+    fake = NotifySocket(tmp_path)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(fake.path))
+    monkeypatch.setenv("WATCHDOG_USEC", "600000")
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+    release = threading.Event()
+    original = Store.append
+
+    def stuck_append(self: Store, records: object) -> None:
+        release.wait(20)  # a commit that never returns (a dying SD card)
+        original(self, records)  # type: ignore[arg-type]
+
+    live = LiveDispatcher(small_config(), tmp_path / "q.db").start()
+    try:
+        wait_for(lambda: fake.count("WATCHDOG=1") >= 2, timeout=5)
+        monkeypatch.setattr(Store, "append", stuck_append)
+        threading.Thread(target=http_call, args=(live.port, "POST", "/tickets",
+                                                 {"request_id": "x", "service_id": "sb-card"},
+                                                 KIOSK), daemon=True).start()
+        time.sleep(0.8)  # the writer is now stuck in its commit
+        stuck = time.monotonic()
+        time.sleep(1.5)
+        assert fake.count("WATCHDOG=1", since=stuck) == 0
+    finally:
+        release.set()
+        live.stop()
+        fake.close()
