@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .config import Config, ConfigError, default_config_path, load_config
+from .config import Config, ConfigError, default_config_path, load_config, load_or_report
 from .simulate import DEFAULT_DAY, POLICIES, ArrivalsError, read_arrivals, simulate
 
 EXIT_INVALID = 2
@@ -154,12 +154,7 @@ def _config_check(path: Path) -> int:
 
 
 def _load(path: Path | None) -> Config | None:
-    try:
-        return load_config(path or default_config_path())
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return None
+    return load_or_report(path or default_config_path())
 
 
 def _simulate(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -851,6 +852,16 @@ class _Validator:
             if name and role and token:
                 result.append(Device(name, role, token, tuple(windows)))
         return result
+
+
+def load_or_report(path: str | Path) -> Config | None:
+    """The config, or None after printing each problem on stderr (for command entry points)."""
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return None
 
 
 def default_config_path() -> Path:

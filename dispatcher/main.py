@@ -17,7 +17,7 @@ from pathlib import Path
 from aiohttp import web
 
 from . import sdnotify
-from .config import Config, ConfigError, default_config_path, load_config
+from .config import Config, ConfigError, default_config_path, load_config, load_or_report
 from .paths import state_dir
 from .server import build_app, demo_tokens_in_use, is_loopback, parse_listen
 from .service import Clock, DispatcherService, system_clock
@@ -114,11 +114,8 @@ def run_dispatcher(config_path: Path | None, db: Path | None, listen: str | None
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     path = config_path or default_config_path()
-    try:
-        config = load_config(path)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+    config = load_or_report(path)
+    if config is None:
         return EXIT_CONFIG
     try:
         host, port = parse_listen(listen or DEFAULT_LISTEN)

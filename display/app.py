@@ -15,7 +15,6 @@ import os
 import queue
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,12 +22,11 @@ from typing import Any
 
 import pygame
 
-from dispatcher import sdnotify
 from dispatcher.client import DispatcherLink
-from dispatcher.config import Config, ConfigError, default_config_path, load_config
+from dispatcher.config import Config, default_config_path, load_or_report
 from dispatcher.mirror import StateMirror
 from dispatcher.paths import state_dir
-from kiosk.render import Painter
+from kiosk.window import ScreenProgram
 from printer.setup import FONT_HINT, find_font
 
 from .buttons import CallerPanel, GPIOUnavailable, WindowPins, key_press, make_pin_factory
@@ -43,17 +41,18 @@ KEY_LEGEND = ("键盘叫号 Keys: 1–8 叫下一位 call next · q–i 重呼 r
 FRAME_S = 0.05  # 20 frames a second while something moves
 
 
-class HallApp:
+class HallApp(ScreenProgram):
+    caption = "qms 叫号屏"
+    default_size = (1920, 1080)
+
     def __init__(self, config: Config, link: DispatcherLink, font: Path, *,
                  size: tuple[int, int] | None = None, fullscreen: bool = False,
                  announcer: Announcer | None = None, callers: CallerPanel | None = None,
                  clock: Clock | None = None) -> None:
+        super().__init__(font, size, fullscreen)
         self.config = config
         self.cfg = config.display
         self.link = link
-        self.font = font
-        self.size = size
-        self.fullscreen = fullscreen
         self.announcer = announcer
         self.callers = callers
         self.clock = clock or (lambda: dt.datetime.now(config.center.tz))
@@ -64,61 +63,21 @@ class HallApp:
         self.announced: list[tuple[str, int]] = []
         self.frames = 0
         self.call_drawn: dict[int, float] = {}  # event seq -> when the frame showing it flipped
-        self._wakeup = threading.Event()
         self._key: Any = None
         self._ticker: pygame.Surface | None = None
         self._ticker_x = 0.0
         self._ticker_t = time.monotonic()
-        self.screen: pygame.Surface | None = None
-        self.painter: Painter | None = None
-        self.running = False
-        self.watchdog = sdnotify.Watchdog()
         self.departments = [(d.id, d.name, frozenset(s.id for s in d.services))
                             for d in config.departments]
-        link.notify = self._wakeup.set
-
-    # -- lifecycle ----------------------------------------------------------------------------
-
-    def open(self) -> None:
-        pygame.display.init()
-        if self.fullscreen:
-            self.screen = pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
-            pygame.mouse.set_visible(False)
-        else:
-            self.screen = pygame.display.set_mode(self.size or (1920, 1080))
-        pygame.display.set_caption("qms 叫号屏")
-        w, h = self.screen.get_size()
-        self.painter = Painter(self.font, min(w, h) / 480)
-        self.running = True
-
-    def close(self) -> None:
-        self.running = False
-        pygame.display.quit()
-
-    def run(self) -> None:
-        self.open()
-        sdnotify.ready("showing")
-        try:
-            while self.running:
-                self.step()
-                self.watchdog.ping()
-        finally:
-            sdnotify.stopping()
-            self.close()
+        link.notify = self.wake
 
     # -- the loop -----------------------------------------------------------------------------
 
     def step(self, wait_s: float | None = None) -> None:
         moving = self._highlighted() or bool(self.cfg.notice) or self.cfg.keyboard
         timeout = (FRAME_S if moving else 0.5) if wait_s is None else wait_s
-        deadline = time.monotonic() + timeout
-        batch = pygame.event.get()
         poll = 0.02 if moving else 0.1  # keys (demo) are looked for at least every 100 ms
-        while not batch and not self._wakeup.is_set() and time.monotonic() < deadline:
-            self._wakeup.wait(min(poll, max(0.0, deadline - time.monotonic())))
-            batch = pygame.event.get()
-        self._wakeup.clear()
-        for ev in batch:
+        for ev in self.wait_events(timeout, poll):
             if ev.type == pygame.QUIT:
                 self.running = False
             elif ev.type == pygame.KEYDOWN:
@@ -250,11 +209,8 @@ def run_display(config_path: Path | None, *, dispatcher: str | None = None,
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     path = config_path or default_config_path()
-    try:
-        config = load_config(path)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+    config = load_or_report(path)
+    if config is None:
         return 2
     cfg = config.display
     if dispatcher:

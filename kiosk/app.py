@@ -16,7 +16,6 @@ import queue
 import secrets
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,9 +23,8 @@ from typing import Any
 
 import pygame
 
-from dispatcher import sdnotify
 from dispatcher.client import ApiError, DispatcherLink, LinkDown
-from dispatcher.config import Config, ConfigError, default_config_path, load_config
+from dispatcher.config import Config, default_config_path, load_or_report
 from dispatcher.core import estimate_for_service
 from dispatcher.mirror import StateMirror
 from dispatcher.paths import state_dir
@@ -62,8 +60,8 @@ from .flow import (
     Tap,
     Tick,
 )
-from .render import Painter
 from .screens import DepartmentView, Item, ServiceView, View, build, hit
+from .window import ScreenProgram
 
 log = logging.getLogger("qms.kiosk")
 TICK_S = 0.5
@@ -83,16 +81,20 @@ def catalog_view(config: Config) -> View:
     return View(config.center.name, config.center.name_en, departments, windows=windows)
 
 
-class KioskApp:
+class KioskApp(ScreenProgram):
+    caption = "qms 取号机"
+    default_size = (1280, 800)
+    allowed_events = (pygame.QUIT, pygame.FINGERDOWN, pygame.FINGERUP, pygame.MOUSEBUTTONDOWN,
+                      pygame.MOUSEBUTTONUP, pygame.KEYDOWN, pygame.WINDOWRESIZED,
+                      pygame.WINDOWEXPOSED)
+
     def __init__(self, config: Config, link: DispatcherLink, printer: PrinterWorker,
                  font: Path, *, size: tuple[int, int] | None = None, fullscreen: bool = False,
                  clock: Clock | None = None, prefix: str | None = None) -> None:
+        super().__init__(font, size, fullscreen)
         self.config = config
         self.link = link
         self.printer = printer
-        self.font = font
-        self.size = size
-        self.fullscreen = fullscreen
         self.clock = clock or (lambda: dt.datetime.now(config.center.tz))
         k = config.kiosk
         self.flow = KioskFlow(FlowSettings(
@@ -108,73 +110,25 @@ class KioskApp:
         self.pending: dict[concurrent.futures.Future[Any], tuple[str, str]] = {}
         self.events: queue.Queue[Event] = queue.Queue()
         self.pressed: str | None = None
-        self._wakeup = threading.Event()
         self._take_tapped = 0.0
         self.items: list[Item] = []
         self._drawn_key: Any = None
         self._last_tick = 0.0
-        self.running = False
-        self.watchdog = sdnotify.Watchdog()
         self.frames = 0
         self.tap_times: dict[str, float] = {}  # request id -> when "take" was tapped
         self.print_latency: list[float] = []  # tap → bytes handed to the printer, seconds
-        self.screen: pygame.Surface | None = None
-        self.painter: Painter | None = None
         self.autopilot_s: float | None = None  # demo: a simulated resident every N seconds
         self._script: list[tuple[float, str]] = []  # (due, target) taps of the autopilot
         self._next_resident = 0.0
 
-    # -- lifecycle ----------------------------------------------------------------------------
-
-    def open(self) -> None:
-        pygame.display.init()
-        pygame.event.set_allowed(None)
-        pygame.event.set_allowed([pygame.QUIT, pygame.FINGERDOWN, pygame.FINGERUP,
-                                  pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP, pygame.KEYDOWN,
-                                  pygame.WINDOWRESIZED, pygame.WINDOWEXPOSED])
-        if self.fullscreen:
-            self.screen = pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
-            pygame.mouse.set_visible(False)
-        else:
-            self.screen = pygame.display.set_mode(self.size or (1280, 800))
-        pygame.display.set_caption("qms 取号机")
-        w, h = self.screen.get_size()
-        self.painter = Painter(self.font, min(w, h) / 480)
-        self.running = True
-
-    def close(self) -> None:
-        self.running = False
-        pygame.display.quit()
-
-    def run(self) -> None:
-        self.open()
-        sdnotify.ready("showing")
-        try:
-            while self.running:
-                self.step()
-                self.watchdog.ping()
-        finally:
-            sdnotify.stopping()
-            self.close()
-
     # -- the loop -----------------------------------------------------------------------------
 
     def _wake(self, _: Any = None) -> None:
-        """Called from other threads when a request or print job finishes."""
-        self._wakeup.set()
+        self.wake()
 
     def step(self, wait_ms: int | None = None) -> None:
-        """Wait for something to happen (at most until the next tick), handle it, redraw.
-
-        SDL's own wait polls every millisecond on drivers without an event wait (KMS/DRM,
-        dummy); looking for input every 20 ms from a sleeping thread costs far less."""
-        timeout = TICK_S if wait_ms is None else wait_ms / 1000
-        deadline = time.monotonic() + timeout
-        batch = pygame.event.get()
-        while not batch and not self._wakeup.is_set() and time.monotonic() < deadline:
-            self._wakeup.wait(min(POLL_S, max(0.0, deadline - time.monotonic())))
-            batch = pygame.event.get()
-        self._wakeup.clear()
+        """Wait for something to happen (at most until the next tick), handle it, redraw."""
+        batch = self.wait_events(TICK_S if wait_ms is None else wait_ms / 1000, POLL_S)
         for ev in batch:
             self._pygame_event(ev)
         self._drain_link()
@@ -331,11 +285,8 @@ def run_kiosk(config_path: Path | None, *, dispatcher: str | None = None,
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     path = config_path or default_config_path()
-    try:
-        config = load_config(path)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+    config = load_or_report(path)
+    if config is None:
         return 2
     font = find_font(config.printer.font)
     if font is None:
