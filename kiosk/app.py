@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import os
 import queue
+import random
 import secrets
 import signal
 import sys
@@ -151,8 +152,6 @@ class KioskApp(ScreenProgram):
             self.events.put(Tap(self._script.pop(0)[1]))
         if self._script or self.state.screen is not Screen.HOME or now < self._next_resident:
             return
-        import random
-
         dept = random.choice(self.view.departments)
         service = random.choice(dept.services[:6])
         steps = [f"dept:{dept.id}", f"service:{service.id}", "take"]
