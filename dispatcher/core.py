@@ -25,9 +25,9 @@ from typing import Any
 from . import commands as c
 from . import events as e
 from .commands import CommandError
-from .config import Config, SkillLevel
+from .config import Config
 from .model import GreenChannelMode, QueueState, Ticket, TicketStatus, WindowState, WindowStatus
-from .policy import can_serve, choose_next, green_channel_active, staff_at
+from .policy import can_serve, choose_next, green_channel_active
 
 RECENT_CALLS_KEPT = 20
 MAX_REQUEST_ID = 128
@@ -564,9 +564,3 @@ def _record_call(
         "sign_language": ticket.sign_language,
     })
     del state.recent_calls[RECENT_CALLS_KEPT:]
-
-
-def skill_level(config: Config, window: WindowState, service_id: str) -> SkillLevel | None:
-    """The skill of the window's staff for a business (None: nobody signed in)."""
-    staff = staff_at(config, window)
-    return None if staff is None else staff.level(service_id)

@@ -317,9 +317,3 @@ def run_kiosk(config_path: Path | None, *, dispatcher: str | None = None,
         link.stop()
         printer.stop()
     return 0
-
-
-def headless_state(app: KioskApp, **changes: Any) -> None:
-    """For screenshots and tests: put the flow into a given state."""
-    app.state = dataclasses.replace(app.state, **changes)
-    app._drawn_key = None
