@@ -29,7 +29,7 @@ from dispatcher.paths import state_dir
 from kiosk.window import ScreenProgram
 from printer.setup import FONT_HINT, find_font
 
-from .buttons import CallerPanel, GPIOUnavailable, WindowPins, key_press, make_pin_factory
+from .buttons import CallerPanel, GPIOUnavailable, key_press, make_pin_factory
 from .hall import BG, WHITE, HallView, build_hall, ticker_rect
 from .voice import Announcer, NullOutput, PygameOutput, VoicePack
 
@@ -257,9 +257,7 @@ def run_display(config_path: Path | None, *, dispatcher: str | None = None,
         callers = CallerPanel(submit, lambda n: app_ref[0].window_status(n) if app_ref else
                               "idle").start()
         if factory is not None:
-            callers.attach_gpio([WindowPins(b.window, b.call_next, b.recall, b.no_show,
-                                            b.pause, b.led) for b in cfg.buttons], factory,
-                                cfg.bounce_s)
+            callers.attach_gpio(list(cfg.buttons), factory, cfg.bounce_s)
     pack = VoicePack(state_dir(path) / cfg.voice_pack)
     output: Any = NullOutput()
     if not pack.clips:

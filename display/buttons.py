@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from dispatcher.config import WindowButtons
+
 log = logging.getLogger(__name__)
 
 VERBS = ("call-next", "recall", "no-show", "pause")  # "pause" toggles pause / resume
@@ -48,16 +50,8 @@ def make_pin_factory(name: str) -> Any:
         raise GPIOUnavailable(f"GPIO pin factory {name!r} is not usable here: {exc}") from None
 
 
-@dataclass(frozen=True)
-class WindowPins:
-    """BCM pin numbers of one window's buttons and LED (None: not wired)."""
-
-    window: int
-    call_next: int | None = None
-    recall: int | None = None
-    no_show: int | None = None
-    pause: int | None = None
-    led: int | None = None
+# One window's wiring is the config's [[display.buttons]] entry.
+WindowPins = WindowButtons
 
 
 @dataclass(frozen=True)
