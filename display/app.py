@@ -35,10 +35,11 @@ from .voice import Announcer, NullOutput, PygameOutput, VoicePack
 
 log = logging.getLogger("qms.display")
 Clock = Callable[[], dt.datetime]
-TICKER_PX_PER_S = 120
+TICKER_PX_PER_S = 72  # at 1080 lines; scaled with the screen
 KEY_LEGEND = ("键盘叫号 Keys: 1–8 叫下一位 call next · q–i 重呼 recall · a–k 过号 no-show · "
               "z–, 暂停/恢复 pause")
-FRAME_S = 0.05  # 20 frames a second while something moves
+FRAME_S = 0.05  # 20 frames a second while a call flashes
+TICKER_FRAME_S = 0.08  # the notice line alone moves 12.5 times a second
 
 
 class HallApp(ScreenProgram):
@@ -74,8 +75,10 @@ class HallApp(ScreenProgram):
     # -- the loop -----------------------------------------------------------------------------
 
     def step(self, wait_s: float | None = None) -> None:
-        moving = self._highlighted() or bool(self.cfg.notice) or self.cfg.keyboard
-        timeout = (FRAME_S if moving else 0.5) if wait_s is None else wait_s
+        flashing = self._highlighted()
+        moving = flashing or (bool(self.cfg.notice) and not self.cfg.keyboard)
+        frame = FRAME_S if flashing else TICKER_FRAME_S
+        timeout = (frame if moving else 0.5) if wait_s is None else wait_s
         poll = 0.02 if moving else 0.1  # keys (demo) are looked for at least every 100 ms
         for ev in self.wait_events(timeout, poll):
             if ev.type == pygame.QUIT:
@@ -173,7 +176,7 @@ class HallApp(ScreenProgram):
                 if view.calls:
                     log.info("showing call %s → window %s", view.calls[0].get("number"),
                              view.calls[0].get("window"))
-        elif self.cfg.notice or self.cfg.keyboard:
+        elif self.cfg.notice and not self.cfg.keyboard:
             rect = self._draw_ticker(full=False)
             pygame.display.update(rect)
 
@@ -184,11 +187,15 @@ class HallApp(ScreenProgram):
         pygame.draw.rect(self.screen, BG, rect)
         if not self.cfg.notice and not self.cfg.keyboard:
             return rect
+        if self.cfg.keyboard:  # the demo: the stand-ins for the caller buttons, kept in view
+            legend = self.painter._line(KEY_LEGEND, int(h * 0.4), WHITE, False)
+            self.screen.blit(legend, ((w - legend.get_width()) // 2,
+                                      y + (h - legend.get_height()) // 2))
+            return rect
         if self._ticker is None:
-            text = self.cfg.notice
-            if self.cfg.keyboard:  # the demo's stand-ins for the caller buttons, on screen
-                text = f"{KEY_LEGEND}        {text}"
-            self._ticker = self.painter._line(text, int(h * 0.55), WHITE, False)
+            self._ticker = self.painter._line(self.cfg.notice, int(h * 0.55), WHITE, False)
+            self._ticker_x = -float(w)  # starts in view, at the left edge
+            self._ticker_t = time.monotonic()
         now = time.monotonic()
         self._ticker_x -= (now - self._ticker_t) * TICKER_PX_PER_S * (h / 108)
         self._ticker_t = now
