@@ -67,3 +67,14 @@ def test_a_tap_hits_the_button_under_it() -> None:
     x, y, w, h = tile.rect
     assert hit(items, x + w // 2, y + h // 2) == "dept:yibao"
     assert hit(items, x - 1, y - 1) is None or hit(items, x - 1, y - 1) != "dept:yibao"
+
+
+@pytest.mark.parametrize("name", list(SHOTS.STATES))
+def test_kiosk_text_has_at_least_7_to_1_contrast(name: str) -> None:
+    from .test_display_layout import background_of, contrast
+
+    items = build(SHOTS.STATES[name], VIEW, 800, 480)
+    for item in items:
+        if item.text:
+            ratio = contrast(item.fg, background_of(item, items))
+            assert ratio >= 7.0, (item.text, item.fg, round(ratio, 2))
