@@ -222,7 +222,7 @@ def _department(state: KioskState, view: View, f: _Frame) -> list[Item]:
         buttons.append((t(lang, "next"), f"page:{page + 1}" if page < pages - 1 else "", BLUE))
     bottom_items, bottom = _bottom(f, buttons)
     # A pager button with nowhere to go is shown greyed out, and is not a button.
-    bottom_items = [Item(i.rect, i.text, i.size, fg=(75, 85, 99), bg=GREY)
+    bottom_items = [Item(i.rect, i.text, i.size, fg=(55, 65, 81), bg=GREY)
                     if i.target == "" else i for i in bottom_items]
     y = top + pad
     items.append(Item((pad, y, f.w - 2 * pad, f.px(32)),
