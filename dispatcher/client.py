@@ -273,6 +273,15 @@ class DispatcherLink:
         assert self._client is not None, "start() first"
         return asyncio.run_coroutine_threadsafe(make(self._client), self._loop)
 
+    def drain(self) -> list[dict[str, Any]]:
+        """Every stream item that has arrived, without waiting (for a frame loop)."""
+        items: list[dict[str, Any]] = []
+        while True:
+            try:
+                items.append(self.events.get_nowait())
+            except queue.Empty:
+                return items
+
     def stop(self, timeout: float = 5.0) -> None:
         async def shutdown() -> None:
             if self._pump is not None:

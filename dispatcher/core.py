@@ -116,12 +116,7 @@ class QueueCore:
             raise CommandError("bad_request", f"request_id must be 1–{MAX_REQUEST_ID} characters")
         known = self.answers.get(rid) or self.previous_answers.get(rid)
         if known is not None:
-            first, reply = known
-            if first != command:
-                raise CommandError(
-                    "request_id_reused", f"request_id {rid!r} was used for a different request"
-                )
-            return Outcome((), reply, repeated=True)
+            return answer_again(command, *known)
         self._check_static(command)
 
         now = now.astimezone(self.config.center.tz)  # events carry the center's local offset
@@ -160,6 +155,10 @@ class QueueCore:
         reply = make_reply(state)
         self.answers[rid] = (command, reply)
         return Outcome(tuple(events), reply, tickets=tuple(touched.values()))
+
+    def knows(self, request_id: str) -> bool:
+        """Is the first answer to this request id held here (this business day or the last)?"""
+        return request_id in self.answers or request_id in self.previous_answers
 
     # -- validation that needs no state ---------------------------------------------------
 
@@ -367,6 +366,14 @@ class QueueCore:
         if state.diversion_on and count < threshold:
             return e.DiversionChanged(at=now, request_id=rid, on=False, waiting_short=count)
         return None
+
+
+def answer_again(command: c.Command, first: c.Command, reply: dict[str, Any]) -> Outcome:
+    """A repeated request id: the first answer if it is the same request, else refused."""
+    if first != command:
+        raise CommandError("request_id_reused",
+                           f"request_id {command.request_id!r} was used for a different request")
+    return Outcome((), reply, repeated=True)
 
 
 def _ticket_reply(ticket_id: str) -> Any:

@@ -21,7 +21,7 @@ from typing import Any
 
 from .commands import Command, CommandError
 from .config import Config
-from .core import Outcome
+from .core import Outcome, answer_again
 from .store import Record, Store
 
 log = logging.getLogger(__name__)
@@ -205,19 +205,10 @@ class DispatcherService:
     def _handle(self, command: Command) -> Outcome:
         """The core's answer, or the stored first answer of a request from an earlier day."""
         rid = command.request_id
-        if (
-            isinstance(rid, str)
-            and rid not in self.core.answers
-            and rid not in self.core.previous_answers
-        ):
+        if isinstance(rid, str) and not self.core.knows(rid):
             stored = self.store.answer(rid)
             if stored is not None:
-                first, reply = stored
-                if first != command:
-                    raise CommandError(
-                        "request_id_reused", f"request_id {rid!r} was used for a different request"
-                    )
-                return Outcome((), reply, repeated=True)
+                return answer_again(command, *stored)
         return self.core.handle(command, self.clock())
 
     # -- events -------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ import dataclasses
 import datetime as dt
 import logging
 import os
-import queue
 import signal
 import sys
 import time
@@ -97,11 +96,7 @@ class HallApp(ScreenProgram):
 
     def _drain_link(self) -> None:
         changed = False
-        while True:
-            try:
-                item = self.link.events.get_nowait()
-            except queue.Empty:
-                break
+        for item in self.link.drain():
             kind = item.get("type")
             if kind == "link":
                 self.link_up = bool(item["up"])

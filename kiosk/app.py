@@ -244,11 +244,7 @@ class KioskApp(ScreenProgram):
 
     def _drain_link(self) -> None:
         changed = False
-        while True:
-            try:
-                item = self.link.events.get_nowait()
-            except queue.Empty:
-                break
+        for item in self.link.drain():
             if item.get("type") == "link":
                 self.events.put(LinkEvent(bool(item["up"])))
             changed |= self.mirror.feed(item)
