@@ -73,7 +73,7 @@ class DispatcherClient:
         timeout: float = 3.0,
         retry_for: float = 30.0,
         backoff_cap: float = 10.0,
-        dead_after: float = 5.0,
+        dead_after: float = 4.5,  # silence this long (heartbeats come every 2 s): dead link
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token

@@ -315,9 +315,11 @@ def test_a_stuck_queue_writer_stops_the_heartbeats(tmp_path: Path,
     monkeypatch.setenv("WATCHDOG_USEC", "600000")
     monkeypatch.delenv("WATCHDOG_PID", raising=False)
     release = threading.Event()
+    entered = threading.Event()
     original = Store.append
 
     def stuck_append(self: Store, records: object) -> None:
+        entered.set()
         release.wait(20)  # a commit that never returns (a dying SD card)
         original(self, records)  # type: ignore[arg-type]
 
@@ -328,7 +330,8 @@ def test_a_stuck_queue_writer_stops_the_heartbeats(tmp_path: Path,
         threading.Thread(target=http_call, args=(live.port, "POST", "/tickets",
                                                  {"request_id": "x", "service_id": "sb-card"},
                                                  KIOSK), daemon=True).start()
-        time.sleep(0.8)  # the writer is now stuck in its commit
+        assert entered.wait(10)  # the writer is now stuck in its commit
+        time.sleep(0.7)  # a heartbeat already on its way may still arrive
         stuck = time.monotonic()
         time.sleep(1.5)
         assert fake.count("WATCHDOG=1", since=stuck) == 0

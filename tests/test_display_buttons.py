@@ -137,7 +137,7 @@ def test_a_failed_press_is_shown_and_kept(rig: Any) -> None:
         if led.state != last:
             changes, last = changes + 1, led.state
         time.sleep(0.005)
-    assert changes >= 4
+    assert changes >= 3  # 0.1 s on/off: about five changes, fewer on a busy machine
 
 
 def test_leds_follow_the_window(rig: Any) -> None:
