@@ -29,13 +29,13 @@ from pathlib import Path
 
 from gpiozero.pins.mock import MockFactory
 
+from base.fonts import find_font
+from base.screen.painter import Painter
 from dispatcher.client import DispatcherClient, DispatcherLink
-from dispatcher.config import load_config
 from display.app import HallApp
 from display.buttons import CallerPanel, WindowPins
 from display.hall import build_hall
-from kiosk.render import Painter
-from printer.setup import find_font
+from qms.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLS = int(os.environ.get("QMS_BENCH_CALLS", "200"))
@@ -71,7 +71,7 @@ def main() -> None:
             kiosk.stop()
             link = DispatcherLink(base, "demo-display-token").start()
             caller = DispatcherLink(base, "demo-hall-token").start(subscribe=False)
-            app = HallApp(config, link, font, size=(1920, 1080))
+            app = HallApp(config, config.display, link, font, size=(1920, 1080))
             factory = MockFactory()
             panel = CallerPanel(lambda n, verb: caller.submit(lambda c: c.window(n, verb)),
                                 app.window_status).start()

@@ -27,13 +27,13 @@ from pathlib import Path
 
 import pygame
 
+from base.fonts import find_font
 from dispatcher.client import DispatcherLink
-from dispatcher.config import load_config
 from kiosk.app import KioskApp
 from kiosk.flow import KioskState, Screen
 from printer.fake import FakePrinter
-from printer.setup import find_font
 from printer.worker import PrinterWorker
+from qms.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKETS = 200
@@ -71,7 +71,7 @@ def run_until(app: KioskApp, screen: Screen, timeout: float = 10.0) -> None:
 
 
 def redraw_ms(app: KioskApp, size: tuple[int, int]) -> dict[str, float]:
-    from kiosk.render import Painter
+    from base.screen.painter import Painter
     from kiosk.screens import build
 
     font = find_font()
@@ -118,7 +118,8 @@ def main() -> None:
             fake = FakePrinter()  # no previews: measure the kiosk, not PNG writing
             printer = PrinterWorker(lambda: fake, poll_s=1.0).start()
             link = DispatcherLink(base, "demo-kiosk-token").start()
-            app = KioskApp(config, link, printer, font, size=(800, 480), prefix="bench")
+            app = KioskApp(config, config.kiosk, config.printer, link, printer, font,
+                           size=(800, 480), prefix="bench")
             app.open()
             run_until(app, Screen.HOME)
             while not app.state.dispatcher_up:

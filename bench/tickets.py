@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from base.fonts import find_font
 from printer.fake import FakePrinter
 from printer.layout import Profile, TicketData
 from printer.render import render_ticket
-from printer.setup import find_font
 
 TICKET = TicketData(
     center="宝山路街道社区事务受理服务中心", number="A012", service="医保大病登记",

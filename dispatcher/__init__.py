@@ -1,3 +1,11 @@
-"""qms dispatcher: the queue core, the calling policy, config, and (later) the LAN service."""
+"""qms dispatcher: the one owner of the queue.
 
-__version__ = "0.1.0"
+- `dispatcher.domain`: pure queue logic (model, commands, events, core, calling policy,
+  serving windows, simulation) — no sockets, files or clocks;
+- `dispatcher.server`: the LAN service (SQLite store, group-commit service, HTTP API, OpenAPI);
+- `dispatcher.client`: what devices import to talk to it (client, link thread, state mirror).
+"""
+
+from base import __version__
+
+__all__ = ["__version__"]

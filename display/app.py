@@ -8,7 +8,6 @@ listed but not announced. It redraws the whole screen only when something shown 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import os
@@ -21,14 +20,12 @@ from typing import Any
 
 import pygame
 
-from dispatcher.client import DispatcherLink
-from dispatcher.config import Config, default_config_path, load_or_report
-from dispatcher.mirror import StateMirror
-from dispatcher.paths import state_dir
-from kiosk.window import ScreenProgram
-from printer.setup import FONT_HINT, find_font
+from base.screen.window import ScreenProgram
+from dispatcher.client import DispatcherLink, StateMirror
+from dispatcher.domain.config import Config
 
 from .buttons import CallerPanel, GPIOUnavailable, key_press, make_pin_factory
+from .config import DisplayConfig
 from .hall import BG, WHITE, HallView, build_hall, ticker_rect
 from .voice import Announcer, NullOutput, PygameOutput, VoicePack
 
@@ -45,13 +42,14 @@ class HallApp(ScreenProgram):
     caption = "qms 叫号屏"
     default_size = (1920, 1080)
 
-    def __init__(self, config: Config, link: DispatcherLink, font: Path, *,
+    def __init__(self, config: Config, settings: DisplayConfig, link: DispatcherLink,
+                 font: Path, *,
                  size: tuple[int, int] | None = None, fullscreen: bool = False,
                  announcer: Announcer | None = None, callers: CallerPanel | None = None,
                  clock: Clock | None = None) -> None:
         super().__init__(font, size, fullscreen)
         self.config = config
-        self.cfg = config.display
+        self.cfg = settings
         self.link = link
         self.announcer = announcer
         self.callers = callers
@@ -183,12 +181,12 @@ class HallApp(ScreenProgram):
         if not self.cfg.notice and not self.cfg.keyboard:
             return rect
         if self.cfg.keyboard:  # the demo: the stand-ins for the caller buttons, kept in view
-            legend = self.painter._line(KEY_LEGEND, int(h * 0.4), WHITE, False)
+            legend = self.painter.line(KEY_LEGEND, int(h * 0.4), WHITE, False)
             self.screen.blit(legend, ((w - legend.get_width()) // 2,
                                       y + (h - legend.get_height()) // 2))
             return rect
         if self._ticker is None:
-            self._ticker = self.painter._line(self.cfg.notice, int(h * 0.55), WHITE, False)
+            self._ticker = self.painter.line(self.cfg.notice, int(h * 0.55), WHITE, False)
             self._ticker_x = -float(w)  # starts in view, at the left edge
             self._ticker_t = time.monotonic()
         now = time.monotonic()
@@ -205,27 +203,10 @@ class HallApp(ScreenProgram):
         return rect
 
 
-def run_display(config_path: Path | None, *, dispatcher: str | None = None,
-                windowed: tuple[int, int] | None = None, keyboard: bool = False) -> int:
-    """Composition root: config → link → voice → buttons → app; stopped in reverse."""
+def run_display(config: Config, cfg: DisplayConfig, *, state: Path, font: Path) -> int:
+    """Composition root: link → voice → buttons → app; stopped in reverse."""
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    path = config_path or default_config_path()
-    config = load_or_report(path)
-    if config is None:
-        return 2
-    cfg = config.display
-    if dispatcher:
-        cfg = dataclasses.replace(cfg, dispatcher=dispatcher)
-    if windowed:
-        cfg = dataclasses.replace(cfg, fullscreen=False, width=windowed[0], height=windowed[1])
-    if keyboard:
-        cfg = dataclasses.replace(cfg, keyboard=True)
-    config = dataclasses.replace(config, display=cfg)
-    font = find_font(config.printer.font)
-    if font is None:
-        print(f"no CJK font for the screen: {FONT_HINT}", file=sys.stderr)
-        return 2
     devices = {d.name: d for d in config.devices}
     if cfg.device not in devices:
         print(f"display.device {cfg.device!r} is not in [[devices]]", file=sys.stderr)
@@ -260,7 +241,7 @@ def run_display(config_path: Path | None, *, dispatcher: str | None = None,
                               "idle").start()
         if factory is not None:
             callers.attach_gpio(list(cfg.buttons), factory, cfg.bounce_s)
-    pack = VoicePack(state_dir(path) / cfg.voice_pack)
+    pack = VoicePack(state / cfg.voice_pack)
     output: Any = NullOutput()
     if not pack.clips:
         log.warning("no voice pack in %s: calls are shown, not spoken "
@@ -273,7 +254,7 @@ def run_display(config_path: Path | None, *, dispatcher: str | None = None,
             log.warning("no audio device (%s): calls are shown, not spoken", exc)
     announcer = Announcer(pack, output, cfg.repeat).start()
     size = (cfg.width, cfg.height) if cfg.width and cfg.height else None
-    app = HallApp(config, link, font, size=size,
+    app = HallApp(config, cfg, link, font, size=size,
                   fullscreen=cfg.fullscreen and not os.environ.get("QMS_WINDOWED"),
                   announcer=announcer, callers=callers)
     app_ref.append(app)

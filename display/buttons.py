@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dispatcher.config import WindowButtons
+from display.config import WindowButtons
 
 log = logging.getLogger(__name__)
 

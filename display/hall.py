@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from kiosk.screens import Item
+from base.screen.items import Item
 
 BG = (10, 15, 30)
 PANEL = (22, 32, 56)

@@ -16,12 +16,12 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 import pygame
 
-from dispatcher import commands as c
-from dispatcher.config import load_config
-from dispatcher.core import QueueCore
+from base.fonts import find_font
+from base.screen.painter import Painter
+from dispatcher.domain import commands as c
+from dispatcher.domain.core import QueueCore
 from display.hall import HallView, build_hall
-from kiosk.render import Painter
-from printer.setup import find_font
+from qms.config import load_config
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

@@ -10,10 +10,10 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from base.fonts import find_font
 from printer.layout import Profile, TicketData
 from printer.preview import save_preview
 from printer.render import render_ticket
-from printer.setup import find_font
 
 HERE = Path(__file__).resolve().parent
 TICKET = TicketData(

@@ -15,12 +15,12 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 import pygame
 
-from dispatcher.config import load_config
+from base.fonts import find_font
+from base.screen.painter import Painter
 from kiosk.app import catalog_view
 from kiosk.flow import KioskState, Screen
-from kiosk.render import Painter
 from kiosk.screens import View, build
-from printer.setup import find_font
+from qms.config import load_config
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

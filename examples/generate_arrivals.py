@@ -21,7 +21,8 @@ import math
 import random
 from pathlib import Path
 
-from dispatcher.config import Config, load_config
+from dispatcher.domain.config import Config
+from qms.config import load_config
 
 HERE = Path(__file__).resolve().parent
 

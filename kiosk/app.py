@@ -8,7 +8,6 @@ only when what is on screen changed — so an idle kiosk uses next to no CPU.
 from __future__ import annotations
 
 import concurrent.futures
-import dataclasses
 import datetime as dt
 import logging
 import os
@@ -24,23 +23,18 @@ from typing import Any
 
 import pygame
 
-from dispatcher.client import ApiError, DispatcherLink, LinkDown
-from dispatcher.config import Config, default_config_path, load_or_report
-from dispatcher.core import estimate_for_service
-from dispatcher.mirror import StateMirror
-from dispatcher.paths import state_dir
+from base.screen.items import Item
+from base.screen.window import ScreenProgram
+from dispatcher.client import ApiError, DispatcherLink, LinkDown, StateMirror
+from dispatcher.domain.config import Config
+from dispatcher.domain.core import estimate_for_service
+from printer.config import PrinterConfig
 from printer.layout import window_ranges
 from printer.render import render_ticket
-from printer.setup import (
-    FONT_HINT,
-    find_font,
-    make_link_factory,
-    profile_for,
-    serving_windows,
-    ticket_data,
-)
+from printer.setup import make_link_factory, profile_for
 from printer.worker import PrinterWorker
 
+from .config import KioskConfig
 from .flow import (
     DispatcherLink as LinkEvent,
 )
@@ -61,8 +55,8 @@ from .flow import (
     Tap,
     Tick,
 )
-from .screens import DepartmentView, Item, ServiceView, View, build, hit
-from .window import ScreenProgram
+from .screens import DepartmentView, ServiceView, View, build, hit
+from .ticket import serving_windows, ticket_data
 
 log = logging.getLogger("qms.kiosk")
 TICK_S = 0.5
@@ -89,15 +83,17 @@ class KioskApp(ScreenProgram):
                       pygame.MOUSEBUTTONUP, pygame.KEYDOWN, pygame.WINDOWRESIZED,
                       pygame.WINDOWEXPOSED)
 
-    def __init__(self, config: Config, link: DispatcherLink, printer: PrinterWorker,
-                 font: Path, *, size: tuple[int, int] | None = None, fullscreen: bool = False,
+    def __init__(self, config: Config, settings: KioskConfig, printer_cfg: PrinterConfig,
+                 link: DispatcherLink, printer: PrinterWorker, font: Path, *,
+                 size: tuple[int, int] | None = None, fullscreen: bool = False,
                  clock: Clock | None = None, prefix: str | None = None) -> None:
         super().__init__(font, size, fullscreen)
         self.config = config
+        self.printer_cfg = printer_cfg
         self.link = link
         self.printer = printer
         self.clock = clock or (lambda: dt.datetime.now(config.center.tz))
-        k = config.kiosk
+        k = settings
         self.flow = KioskFlow(FlowSettings(
             prefix=prefix or f"{k.device}-{secrets.token_hex(3)}",
             idle_timeout_s=k.idle_timeout_s, done_timeout_s=k.done_timeout_s,
@@ -107,7 +103,7 @@ class KioskApp(ScreenProgram):
         self.state = KioskState()
         self.view = catalog_view(config)
         self.mirror = StateMirror(config)
-        self.profile = profile_for(config.printer)
+        self.profile = profile_for(printer_cfg)
         self.pending: dict[concurrent.futures.Future[Any], tuple[str, str]] = {}
         self.events: queue.Queue[Event] = queue.Queue()
         self.pressed: str | None = None
@@ -205,8 +201,8 @@ class KioskApp(ScreenProgram):
                 sign_language=effect.sign_language))
             self._track(future, "issue", effect.request_id)
         elif isinstance(effect, Print):
-            data = render_ticket(ticket_data(self.config, effect.reply, effect.lang),
-                                 self.profile, self.font)
+            ticket = ticket_data(self.config, self.printer_cfg, effect.reply, effect.lang)
+            data = render_ticket(ticket, self.profile, self.font)
             tapped = self.tap_times.pop(self.state.request_id or "", None)
             future = self.printer.submit(data)
             if tapped is not None:
@@ -274,37 +270,24 @@ class KioskApp(ScreenProgram):
         self.frames += 1
 
 
-def run_kiosk(config_path: Path | None, *, dispatcher: str | None = None,
-              windowed: tuple[int, int] | None = None, residents_s: float | None = None) -> int:
-    """Composition root: config → printer worker → dispatcher link → app; reverse on stop."""
+def run_kiosk(config: Config, settings: KioskConfig, printer_cfg: PrinterConfig, *,
+              state: Path, font: Path, residents_s: float | None = None) -> int:
+    """Composition root: printer worker → dispatcher link → app; stopped in reverse."""
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    path = config_path or default_config_path()
-    config = load_or_report(path)
-    if config is None:
-        return 2
-    font = find_font(config.printer.font)
-    if font is None:
-        print(f"no CJK font for the screen: {FONT_HINT}", file=sys.stderr)
-        return 2
-    device = next((d for d in config.devices if d.name == config.kiosk.device), None)
+    device = next((d for d in config.devices if d.name == settings.device), None)
     if device is None:
-        print(f"kiosk.device {config.kiosk.device!r} is not in [[devices]]", file=sys.stderr)
+        print(f"kiosk.device {settings.device!r} is not in [[devices]]", file=sys.stderr)
         return 2
-    k = config.kiosk
-    if dispatcher:
-        k = dataclasses.replace(k, dispatcher=dispatcher)
-    if windowed:
-        k = dataclasses.replace(k, fullscreen=False, width=windowed[0], height=windowed[1])
-    printer = PrinterWorker(make_link_factory(config.printer, state_dir(path), font)).start()
-    link = DispatcherLink(k.dispatcher, device.token, device=device.name, retry_for=10.0).start()
-    size = (k.width, k.height) if k.width and k.height else None
-    app = KioskApp(config, link, printer, font, size=size,
-                   fullscreen=k.fullscreen and not os.environ.get("QMS_WINDOWED"))
+    printer = PrinterWorker(make_link_factory(printer_cfg, state, font)).start()
+    link = DispatcherLink(settings.dispatcher, device.token, device=device.name,
+                          retry_for=10.0).start()
+    app = KioskApp(config, settings, printer_cfg, link, printer, font, size=settings.size,
+                   fullscreen=settings.fullscreen and not os.environ.get("QMS_WINDOWED"))
     app.autopilot_s = residents_s
-    if config.printer.transport == "fake":
+    if printer_cfg.transport == "fake":
         print(f"qms kiosk: the fake printer writes each ticket (.bin) and its preview (.png) to "
-              f"{state_dir(path) / config.printer.fake_dir}", flush=True)
+              f"{state / printer_cfg.fake_dir}", flush=True)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: setattr(app, "running", False))
     try:

@@ -11,36 +11,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from base.screen.items import INK, MIN_TARGET, MIN_TEXT, Item, Rect
+
 from .flow import KioskState, Screen
 from .texts import t
 
-Rect = tuple[int, int, int, int]
-
 # High-contrast palette (text/background contrast ≥ 7:1 everywhere).
 WHITE = (255, 255, 255)
-INK = (17, 24, 39)
 BLUE = (11, 61, 145)
 GREEN = (4, 96, 42)
 RED = (153, 27, 27)
 GREY = (229, 231, 235)
 PALE = (239, 246, 255)
 AMBER = (255, 243, 205)
-MIN_TEXT = 22
-MIN_TARGET = 64
-
-
-@dataclass(frozen=True)
-class Item:
-    rect: Rect
-    text: str = ""
-    size: int = MIN_TEXT  # font pixel size before fitting
-    fg: tuple[int, int, int] = INK
-    bg: tuple[int, int, int] | None = None
-    target: str | None = None  # a button: what a tap on it means
-    align: str = "center"  # center | left
-    bold: bool = False
-    lines: int = 1  # at most this many lines (shrinks the text to fit, never under MIN_TEXT u)
-    border: tuple[int, int, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,12 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import queue
-import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+
+from base.backoff import Backoff
 
 from .links import Link, PrinterUnavailable
 from .status import PrinterStatus, parse_status
@@ -56,7 +57,7 @@ class PrinterWorker:
                  on_change: Callable[[LinkState, PrinterStatus], None] | None = None) -> None:
         self._make_link = make_link
         self._poll_s = poll_s
-        self._backoff = (backoff_base_s, backoff_cap_s)
+        self._backoff = Backoff(backoff_base_s, backoff_cap_s)
         self._on_change = on_change
         self._jobs: queue.Queue[tuple[bytes, concurrent.futures.Future[PrintResult]] | None] = (
             queue.Queue()
@@ -67,8 +68,6 @@ class PrinterWorker:
         self.state = LinkState.DISCONNECTED
         self.status = PrinterStatus.UNKNOWN
         self.last_error = ""
-        self._attempt = 0
-        self._rng = random.Random()
 
     # -- API ----------------------------------------------------------------------------------
 
@@ -150,16 +149,13 @@ class PrinterWorker:
             self._fail_waiting(str(exc))
             return False
         self._link = link
-        self._attempt = 0
+        self._backoff.reset()
         self.last_error = ""
         self._set(LinkState.READY if status.can_print else LinkState.FAULT, status)
         return True
 
     def _wait_backoff(self) -> None:
-        base, cap = self._backoff
-        delay = min(cap, base * 2 ** min(self._attempt, 16)) * self._rng.uniform(0.5, 1.0)
-        self._attempt += 1
-        self._stop.wait(delay)
+        self._stop.wait(self._backoff.next())
 
     def _drop_link(self) -> None:
         if self._link is not None:

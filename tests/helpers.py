@@ -7,9 +7,10 @@ import itertools
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dispatcher import commands as c
-from dispatcher.config import Config, parse_config
-from dispatcher.core import Outcome, QueueCore
+from dispatcher.domain import commands as c
+from dispatcher.domain.config import Config
+from dispatcher.domain.core import Outcome, QueueCore
+from qms.config import QmsConfig, parse_config
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONDAY_9 = dt.datetime(2026, 11, 30, 9, 0, tzinfo=SHANGHAI)
@@ -148,7 +149,7 @@ DEFAULT_POLICY: dict[str, Any] = {
 }
 
 
-def small_config(**policy: Any) -> Config:
+def small_config(**policy: Any) -> QmsConfig:
     """The small test center; `policy` overrides keys of [policy] (rules=[...] etc.)."""
     lines = []
     for key, value in {**DEFAULT_POLICY, **policy}.items():

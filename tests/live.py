@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from dispatcher.config import Config
-from dispatcher.main import serve
+from dispatcher.domain.config import Config
+from dispatcher.server.main import serve
 
 from .helpers import MONDAY_9
 

@@ -16,9 +16,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from dispatcher.config import load_config
-from dispatcher.main import refuse_reason, run_dispatcher
-from dispatcher.store import Store
+from dispatcher.server.main import refuse_reason
+from dispatcher.server.store import Store
+from qms.cli import main
+from qms.config import load_config
 
 from .helpers import ADMIN, DESK3, HALL, KIOSK, SCREEN, small_config
 from .live import LiveDispatcher, http_call
@@ -306,7 +307,7 @@ def test_history_is_kept_across_days(live: LiveDispatcher) -> None:
 
 
 def test_refuses_non_loopback_with_demo_tokens(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_dispatcher(EXAMPLE, None, "0.0.0.0:8470") == 2
+    assert main(["dispatcher", "--config", str(EXAMPLE), "--listen", "0.0.0.0:8470"]) == 2
     assert "demo token" in capsys.readouterr().err
     config = load_config(EXAMPLE)
     assert refuse_reason(config, "127.0.0.1") is None
@@ -383,7 +384,7 @@ def test_event_log_in_the_database_matches_seq(live: LiveDispatcher) -> None:
 def test_sigterm_stops_the_service_cleanly_and_keeps_every_ticket(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parent.parent
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dispatcher", "dispatcher", "--config", str(EXAMPLE),
+        [sys.executable, "-m", "qms", "dispatcher", "--config", str(EXAMPLE),
          "--db", str(tmp_path / "q.db"), "--listen", "127.0.0.1:0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root,
         env={**os.environ, "PYTHONPATH": str(root)},

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from dispatcher.client import ApiError, DispatcherClient, DispatcherLink, LinkDown, backoff_delays
-from dispatcher.mirror import StateMirror
+from base.backoff import backoff_delays
+from dispatcher.client import ApiError, DispatcherClient, DispatcherLink, LinkDown, StateMirror
 
 from .faultproxy import FaultProxy
 from .helpers import HALL, KIOSK, SCREEN, small_config

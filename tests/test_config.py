@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from dispatcher.cli import main
-from dispatcher.config import ConfigError, SkillLevel, load_config, parse_config
+from dispatcher.domain.config import SkillLevel
+from qms.cli import main
+from qms.config import ConfigError, load_config, parse_config
 
 from .helpers import SMALL_TOML, small_config
 

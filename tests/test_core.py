@@ -7,11 +7,11 @@ import datetime as dt
 
 import pytest
 
-from dispatcher import commands as c
-from dispatcher import events as e
-from dispatcher.commands import CommandError
-from dispatcher.core import QueueCore, business_day
-from dispatcher.model import TicketStatus, WindowStatus
+from dispatcher.domain import commands as c
+from dispatcher.domain import events as e
+from dispatcher.domain.commands import CommandError
+from dispatcher.domain.core import QueueCore, business_day
+from dispatcher.domain.model import TicketStatus, WindowStatus
 
 from .helpers import MONDAY_9, SHANGHAI, Desk, small_config
 

@@ -17,13 +17,13 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from dispatcher import commands as c
-from dispatcher import events as e
-from dispatcher.commands import CommandError
-from dispatcher.config import Config
-from dispatcher.core import QueueCore
-from dispatcher.model import TicketStatus
-from dispatcher.policy import eligible
+from dispatcher.domain import commands as c
+from dispatcher.domain import events as e
+from dispatcher.domain.commands import CommandError
+from dispatcher.domain.config import Config
+from dispatcher.domain.core import QueueCore
+from dispatcher.domain.model import TicketStatus
+from dispatcher.domain.policy import eligible
 
 from .helpers import MONDAY_9, small_config
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dispatcher.config import parse_config
-from dispatcher.core import QueueCore
-from dispatcher.events import event_from_dict
+from dispatcher.domain.core import QueueCore
+from dispatcher.domain.events import event_from_dict
+from qms.config import parse_config
 
 from .helpers import DEFAULT_POLICY, HALL, KIOSK, SCREEN, SMALL_TOML
 from .live import http_call
@@ -72,7 +72,7 @@ class Worker:
 
 def start(config_path: Path, db: Path) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dispatcher", "dispatcher", "--config", str(config_path),
+        [sys.executable, "-m", "qms", "dispatcher", "--config", str(config_path),
          "--db", str(db), "--listen", "127.0.0.1:0"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},

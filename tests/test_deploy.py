@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from dispatcher.config import load_config
-from dispatcher.sdnotify import Watchdog
+from base.sdnotify import Watchdog
+from qms.config import load_config
 
 from .helpers import SMALL_TOML
 from .live import http_call
@@ -129,7 +129,7 @@ def test_the_dispatcher_says_ready_heartbeats_and_stops_heartbeating_when_stalle
     fake = NotifySocket(tmp_path)
     env = {**os.environ, "NOTIFY_SOCKET": str(fake.path), "WATCHDOG_USEC": "1000000",
            "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "dispatcher", "dispatcher", "--db",
+    proc = subprocess.Popen([sys.executable, "-m", "qms", "dispatcher", "--db",
                              str(tmp_path / "q.db"), "--listen", "127.0.0.1:0"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             cwd=ROOT)
@@ -162,7 +162,7 @@ def test_the_kiosk_says_ready_and_heartbeats_from_its_loop(tmp_path: Path) -> No
     env = {**os.environ, "NOTIFY_SOCKET": str(fake.path), "WATCHDOG_USEC": "600000",
            "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "PYTHONPATH": str(ROOT),
            "STATE_DIRECTORY": str(tmp_path / "state")}
-    proc = subprocess.Popen([sys.executable, "-m", "dispatcher", "kiosk", "--config",
+    proc = subprocess.Popen([sys.executable, "-m", "qms", "kiosk", "--config",
                              str(config)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, cwd=ROOT)
     try:
@@ -248,7 +248,7 @@ def demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str], Pat
            "PYTHONPATH": str(ROOT)}
     env.pop("STATE_DIRECTORY", None)
     state = tmp_path / "state"
-    proc = subprocess.Popen([sys.executable, "-m", "dispatcher", "demo", "--residents", "1",
+    proc = subprocess.Popen([sys.executable, "-m", "qms", "demo", "--residents", "1",
                              "--state", str(state)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, cwd=ROOT)
     lines: list[str] = []
@@ -305,7 +305,7 @@ def test_qms_demo_runs_all_three_parts_and_ctrl_c_stops_them(
 def test_a_stuck_queue_writer_stops_the_heartbeats(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """The watchdog pings only while the writer answers: a hung commit means a restart."""
-    from dispatcher.store import Store
+    from dispatcher.server.store import Store
 
     from .helpers import KIOSK, small_config
     from .live import LiveDispatcher

@@ -15,13 +15,13 @@ from typing import Any
 import pygame
 import pytest
 
+from base.fonts import find_font
 from dispatcher.client import DispatcherLink
-from dispatcher.config import parse_config
-from dispatcher.service import system_clock
+from dispatcher.server.service import system_clock
 from display.app import HallApp
 from display.buttons import CallerPanel
 from display.voice import Announcer, VoicePack
-from printer.setup import find_font
+from qms.config import parse_config
 
 from .faultproxy import FaultProxy
 from .helpers import HALL, KIOSK, SCREEN, SMALL_TOML
@@ -49,7 +49,7 @@ class Rig:
         self.caller_link = DispatcherLink(self.live.url, HALL).start(subscribe=False)
         self.spoken = Spoken()
         assert FONT is not None
-        self.app = HallApp(CONFIG, self.link, FONT, size=(1366, 768),
+        self.app = HallApp(CONFIG, CONFIG.display, self.link, FONT, size=(1366, 768),
                            announcer=self.spoken)  # type: ignore[arg-type]
         self.callers = CallerPanel(
             lambda n, verb: self.caller_link.submit(lambda c: c.window(n, verb)),
@@ -164,7 +164,7 @@ def test_qms_display_starts_from_its_config_and_stops_on_sigterm(tmp_path: Path)
                           'notice = "请保管好随身物品"\n', encoding="utf-8")
         root = Path(__file__).resolve().parent.parent
         proc = subprocess.Popen(
-            [sys.executable, "-m", "dispatcher", "display", "--config", str(config)], cwd=root,
+            [sys.executable, "-m", "qms", "display", "--config", str(config)], cwd=root,
             env={**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy",
                  "STATE_DIRECTORY": str(tmp_path / "state"), "PYTHONPATH": str(root)},
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -180,11 +180,11 @@ def test_qms_display_starts_from_its_config_and_stops_on_sigterm(tmp_path: Path)
 
 def test_qms_display_refuses_buttons_without_gpio(tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    from display.app import run_display
+    from qms.cli import main
 
     config = tmp_path / "center.toml"
     config.write_text(SMALL_TOML.replace("POLICY", "") + '\n[display]\ndevice = "screen"\n'
                       'pin_factory = "lgpio"\n[[display.buttons]]\nwindow = 1\ncall_next = 5\n',
                       encoding="utf-8")
-    assert run_display(config) == 2
+    assert main(["display", "--config", str(config)]) == 2
     assert "not usable here" in capsys.readouterr().err

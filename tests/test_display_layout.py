@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from dispatcher.config import ConfigError, parse_config
+from base.fonts import find_font
+from base.screen.items import Item
+from base.screen.painter import Painter
 from display.hall import HallView, build_hall
-from kiosk.render import Painter
-from kiosk.screens import Item
-from printer.setup import find_font
+from qms.config import ConfigError, parse_config
 
 from .helpers import SMALL_TOML
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import pygame
 import pytest
 
+from base.fonts import find_font
 from dispatcher.client import DispatcherLink
 from kiosk.app import KioskApp
 from kiosk.flow import Screen
 from printer.fake import FakePrinter
-from printer.setup import find_font
 from printer.worker import PrinterWorker
 
 from .escpos_walker import walk
@@ -38,7 +38,8 @@ class Harness:
                                      backoff_cap_s=0.2).start()
         self.link = DispatcherLink(self.live.url, KIOSK, retry_for=2.0).start()
         assert FONT is not None
-        self.app = KioskApp(self.config, self.link, self.printer, FONT, size=size,
+        self.app = KioskApp(self.config, self.config.kiosk, self.config.printer, self.link,
+                            self.printer, FONT, size=size,
                             prefix="kiosk-1-test")
         self.app.open()
 
@@ -204,7 +205,7 @@ def test_qms_kiosk_starts_from_its_config_and_stops_on_sigterm(tmp_path: Path) -
                           encoding="utf-8")
         root = Path(__file__).resolve().parent.parent
         proc = subprocess.Popen(
-            [sys.executable, "-m", "dispatcher", "kiosk", "--config", str(config)], cwd=root,
+            [sys.executable, "-m", "qms", "kiosk", "--config", str(config)], cwd=root,
             env={**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy",
                  "STATE_DIRECTORY": str(tmp_path / "state"), "PYTHONPATH": str(root)},
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

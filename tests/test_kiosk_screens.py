@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from kiosk.render import Painter
-from kiosk.screens import MIN_TARGET, MIN_TEXT, build, hit
-from printer.setup import find_font
+from base.fonts import find_font
+from base.screen.items import MIN_TARGET, MIN_TEXT
+from base.screen.painter import Painter
+from kiosk.screens import build, hit
 
 ROOT = Path(__file__).resolve().parent.parent
 FONT = find_font()

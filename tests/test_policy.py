@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dispatcher import commands as c
-from dispatcher import events as e
+from dispatcher.domain import commands as c
+from dispatcher.domain import events as e
 
 from .helpers import SHANGHAI, Desk, small_config
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from dispatcher.cli import main
-from dispatcher.config import ConfigError, parse_config
-from printer.setup import find_font
+from base.fonts import find_font
+from qms.cli import main
+from qms.config import ConfigError, parse_config
 
 from .escpos_walker import walk
 from .helpers import SMALL_TOML

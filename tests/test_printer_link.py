@@ -143,7 +143,7 @@ def test_stopping_answers_every_waiting_job(tmp_path: Path) -> None:
 
 
 def test_the_fake_writes_png_previews(tmp_path: Path) -> None:
-    from printer.setup import find_font
+    from base.fonts import find_font
 
     font = find_font()
     if font is None:

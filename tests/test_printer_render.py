@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops
 
+from base.fonts import find_font
 from printer.layout import Profile, TicketData, layout_ticket, window_ranges
 from printer.raster import draw_blocks
 from printer.render import render_ticket
-from printer.setup import find_font
 from printer.text import REPLACEMENT, clean, encode, width, wrap
 
 from .escpos_walker import walk

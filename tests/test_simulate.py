@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from dispatcher.cli import main
-from dispatcher.config import load_config
-from dispatcher.simulate import ArrivalsError, read_arrivals, simulate
+from dispatcher.domain.simulate import ArrivalsError, read_arrivals, simulate
+from qms.cli import main
+from qms.config import load_config
 
 from .helpers import small_config
 

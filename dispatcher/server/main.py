@@ -16,12 +16,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import sdnotify
-from .config import Config, ConfigError, default_config_path, load_config, load_or_report
-from .paths import state_dir
-from .server import build_app, demo_tokens_in_use, is_loopback, parse_listen
-from .service import Clock, DispatcherService, system_clock
-from .store import Store, StoreError
+from base import sdnotify
+from base.paths import state_dir
+from dispatcher.domain.config import Config
+from dispatcher.server.http import build_app, demo_tokens_in_use, is_loopback, parse_listen
+from dispatcher.server.service import Clock, DispatcherService, system_clock
+from dispatcher.server.store import Store, StoreError
 
 log = logging.getLogger("qms.dispatcher")
 DEFAULT_LISTEN = "127.0.0.1:8470"
@@ -34,15 +34,13 @@ def default_db_path(config_path: Path) -> Path:
     return state_dir(config_path) / "qms.db"
 
 
-def refuse_reason(config: Config, host: str) -> str | None:
-    """Why the dispatcher must not start on this address, if it must not."""
+def refuse_reason(config: Config, host: str, shipped_tokens: frozenset[str] = frozenset()
+                  ) -> str | None:
+    """Why the dispatcher must not start on this address, if it must not (a demo token: the
+    shipped example's, or any `demo-*`)."""
     if is_loopback(host):
         return None
-    try:
-        shipped = load_config(default_config_path())
-    except ConfigError:
-        shipped = None
-    demo = demo_tokens_in_use(config, shipped)
+    demo = demo_tokens_in_use(config, shipped_tokens)
     if demo:
         return (f"refusing to listen on {host}: device(s) {', '.join(demo)} still use a demo "
                 "token from the example config; give every device a secret token "
@@ -110,24 +108,22 @@ async def _heartbeat(service: DispatcherService) -> None:
         await asyncio.sleep(watchdog.interval)
 
 
-def run_dispatcher(config_path: Path | None, db: Path | None, listen: str | None) -> int:
+def run_dispatcher(config: Config, db_path: Path, listen: str | None,
+                   shipped_tokens: frozenset[str] = frozenset()) -> int:
+    """Composition root: config → database → queue service → HTTP site; reverse on stop."""
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    path = config_path or default_config_path()
-    config = load_or_report(path)
-    if config is None:
-        return EXIT_CONFIG
     try:
         host, port = parse_listen(listen or DEFAULT_LISTEN)
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
-    reason = refuse_reason(config, host)
+    reason = refuse_reason(config, host, shipped_tokens)
     if reason:
         print(reason, file=sys.stderr)
         return EXIT_CONFIG
     try:
-        asyncio.run(serve(config, db or default_db_path(path), host, port))
+        asyncio.run(serve(config, db_path, host, port))
     except StoreError as exc:
         print(f"database: {exc}", file=sys.stderr)
         return 1

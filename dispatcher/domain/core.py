@@ -22,12 +22,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import commands as c
-from . import events as e
-from .commands import CommandError
-from .config import Config
-from .model import GreenChannelMode, QueueState, Ticket, TicketStatus, WindowState, WindowStatus
-from .policy import can_serve, choose_next, green_channel_active
+from dispatcher.domain import commands as c
+from dispatcher.domain import events as e
+from dispatcher.domain.commands import CommandError
+from dispatcher.domain.config import Config
+from dispatcher.domain.model import (
+    GreenChannelMode,
+    QueueState,
+    Ticket,
+    TicketStatus,
+    WindowState,
+    WindowStatus,
+)
+from dispatcher.domain.policy import can_serve, choose_next, green_channel_active
 
 RECENT_CALLS_KEPT = 20
 MAX_REQUEST_ID = 128

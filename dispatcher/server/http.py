@@ -19,13 +19,13 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from . import __version__
-from . import commands as c
-from .commands import CommandError
-from .config import Config, Device
-from .core import MAX_REQUEST_ID
-from .openapi import openapi_document
-from .service import DispatcherService, Unavailable
+from dispatcher import __version__
+from dispatcher.domain import commands as c
+from dispatcher.domain.commands import CommandError
+from dispatcher.domain.config import Config, Device
+from dispatcher.domain.core import MAX_REQUEST_ID
+from dispatcher.server.openapi import openapi_document
+from dispatcher.server.service import DispatcherService, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -427,7 +427,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def demo_tokens_in_use(config: Config, shipped: Config | None) -> list[str]:
+def demo_tokens_in_use(config: Config, shipped_tokens: frozenset[str]) -> list[str]:
     """Names of devices whose token is a demo token (the shipped example's, or demo-*)."""
-    known = {d.token for d in shipped.devices} if shipped else set()
-    return [d.name for d in config.devices if d.token in known or d.token.startswith("demo-")]
+    return [d.name for d in config.devices
+            if d.token in shipped_tokens or d.token.startswith("demo-")]

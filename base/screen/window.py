@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pygame
 
-from dispatcher import sdnotify
-
-from .render import Painter
+from base import sdnotify
+from base.screen.painter import Painter
 
 
 class ScreenProgram:

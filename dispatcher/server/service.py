@@ -19,10 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .commands import Command, CommandError
-from .config import Config
-from .core import Outcome, answer_again
-from .store import Record, Store
+from dispatcher.domain.commands import Command, CommandError
+from dispatcher.domain.config import Config
+from dispatcher.domain.core import Outcome, answer_again
+from dispatcher.server.store import Record, Store
 
 log = logging.getLogger(__name__)
 

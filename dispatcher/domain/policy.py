@@ -32,8 +32,8 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from .config import Config, SkillLevel, Staff
-from .model import QueueState, Ticket, WindowState, WindowStatus
+from dispatcher.domain.config import Config, SkillLevel, Staff
+from dispatcher.domain.model import QueueState, Ticket, WindowState, WindowStatus
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import Config
-from .core import apply_event
-from .events import TicketIssued, event_from_dict
-from .model import QueueState
+from dispatcher.domain.config import Config
+from dispatcher.domain.core import apply_event
+from dispatcher.domain.events import TicketIssued, event_from_dict
+from dispatcher.domain.model import QueueState
 
 
 class StateMirror:

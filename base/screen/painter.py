@@ -8,7 +8,7 @@ from pathlib import Path
 import pygame
 import pygame.freetype
 
-from .screens import MIN_TEXT, Item
+from base.screen.items import MIN_TEXT, Item
 
 
 def font_index(path: Path) -> int:
@@ -28,7 +28,7 @@ class Painter:
         self._font.origin = False
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 - one painter per app; ~a screen's lines
-    def _line(self, text: str, size: int, fg: tuple[int, int, int], bold: bool
+    def line(self, text: str, size: int, fg: tuple[int, int, int], bold: bool
               ) -> pygame.Surface:
         self._font.strong = bold
         surface, _ = self._font.render(text, fg, size=size)
@@ -101,7 +101,7 @@ class Painter:
                 line_h = int(size * 1.25)
                 top = y + (h - line_h * len(lines)) // 2
                 for i, text in enumerate(lines):
-                    rendered = self._line(text, size, fg, item.bold)
+                    rendered = self.line(text, size, fg, item.bold)
                     lx = x + 8 if item.align == "left" else x + (w - rendered.get_width()) // 2
                     ly = top + i * line_h + (line_h - rendered.get_height()) // 2
                     surface.blit(rendered, (lx, ly))

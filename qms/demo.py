@@ -17,8 +17,8 @@ import threading
 import time
 from pathlib import Path
 
-from .config import default_config_path
-from .paths import state_dir
+from base.paths import state_dir
+from qms.config import default_config_path
 
 KIOSK_SIZE = "1024x600"
 HALL_SIZE = "1280x720"
@@ -27,7 +27,7 @@ a–k no-show · z–, pause/resume"""
 
 
 def _python(*args: str) -> list[str]:
-    return [sys.executable, "-m", "dispatcher", *args]
+    return [sys.executable, "-m", "qms", *args]
 
 
 def _pipe_lines(proc: subprocess.Popen[str], name: str, first: threading.Event | None,

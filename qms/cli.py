@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
-from .config import Config, ConfigError, default_config_path, load_config, load_or_report
-from .simulate import DEFAULT_DAY, POLICIES, ArrivalsError, read_arrivals, simulate
+from base.fonts import FONT_HINT, find_font
+from base.paths import state_dir
+from dispatcher import __version__
+from dispatcher.domain.simulate import DEFAULT_DAY, POLICIES, ArrivalsError, read_arrivals, simulate
+from qms.config import ConfigError, QmsConfig, default_config_path, load_config, load_or_report
 
 EXIT_INVALID = 2
 
@@ -105,34 +108,80 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "config":
         return _config_check(args.file)
+    path: Path = getattr(args, "config", None) or default_config_path()
+    config = load_or_report(path)
+    if config is None:
+        return EXIT_INVALID
     if args.command == "simulate":
-        return _simulate(args)
+        return _simulate(config, args)
     if args.command == "kiosk":
-        from kiosk.app import run_kiosk
-
-        return run_kiosk(args.config, dispatcher=args.dispatcher, windowed=args.windowed,
-                         residents_s=args.residents)
+        return _kiosk(config, path, args)
     if args.command == "display":
-        from display.app import run_display
-
-        return run_display(args.config, dispatcher=args.dispatcher, windowed=args.windowed,
-                           keyboard=args.keyboard)
+        return _display(config, path, args)
     if args.command == "demo":
-        from .demo import run_demo
+        from qms.demo import run_demo
 
         return run_demo(residents_s=args.residents, state=args.state)
     if args.command == "printer":
-        config = _load(args.config)
-        if config is None:
-            return EXIT_INVALID
+        from kiosk.ticket import sample_ticket
         from printer.cli import printer_test
 
-        return printer_test(config, args.config or default_config_path(), args.to)
+        return printer_test(config.printer, sample_ticket(config, config.printer),
+                            state_dir(path), args.to)
     if args.command == "dispatcher":
-        from .main import run_dispatcher  # aiohttp is loaded only when serving
+        from dispatcher.server.main import default_db_path, run_dispatcher  # aiohttp: serving
 
-        return run_dispatcher(args.config, args.db, args.listen)
+        return run_dispatcher(config, args.db or default_db_path(path), args.listen,
+                              _shipped_tokens())
     raise AssertionError(args.command)  # argparse only lets known commands through
+
+
+def _shipped_tokens() -> frozenset[str]:
+    """The example config's device tokens: never to be used off loopback."""
+    try:
+        return frozenset(d.token for d in load_config(default_config_path()).devices)
+    except ConfigError:
+        return frozenset()
+
+
+def _screen_font(config: QmsConfig) -> Path | None:
+    font = find_font(config.printer.font)
+    if font is None:
+        print(f"no CJK font for the screen: {FONT_HINT}", file=sys.stderr)
+    return font
+
+
+def _kiosk(config: QmsConfig, path: Path, args: argparse.Namespace) -> int:
+    from kiosk.app import run_kiosk
+
+    settings = config.kiosk
+    if args.dispatcher:
+        settings = dataclasses.replace(settings, dispatcher=args.dispatcher)
+    if args.windowed:
+        settings = dataclasses.replace(settings, fullscreen=False, width=args.windowed[0],
+                                       height=args.windowed[1])
+    font = _screen_font(config)
+    if font is None:
+        return EXIT_INVALID
+    return run_kiosk(config, settings, config.printer, state=state_dir(path), font=font,
+                     residents_s=args.residents)
+
+
+def _display(config: QmsConfig, path: Path, args: argparse.Namespace) -> int:
+    from display.app import run_display
+
+    settings = config.display
+    if args.dispatcher:
+        settings = dataclasses.replace(settings, dispatcher=args.dispatcher)
+    if args.windowed:
+        settings = dataclasses.replace(settings, fullscreen=False, width=args.windowed[0],
+                                       height=args.windowed[1])
+    if args.keyboard:
+        settings = dataclasses.replace(settings, keyboard=True)
+    font = _screen_font(config)
+    if font is None:
+        return EXIT_INVALID
+    return run_display(config, settings, state=state_dir(path), font=font)
 
 
 def _config_check(path: Path) -> int:
@@ -153,14 +202,7 @@ def _config_check(path: Path) -> int:
     return 0
 
 
-def _load(path: Path | None) -> Config | None:
-    return load_or_report(path or default_config_path())
-
-
-def _simulate(args: argparse.Namespace) -> int:
-    config = _load(args.config)
-    if config is None:
-        return EXIT_INVALID
+def _simulate(config: QmsConfig, args: argparse.Namespace) -> int:
     try:
         text = args.arrivals.read_text(encoding="utf-8")
         arrivals = read_arrivals(text, config, source=str(args.arrivals))

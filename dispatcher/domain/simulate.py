@@ -22,9 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .commands import CallNext, IssueTicket
-from .config import Config
-from .core import QueueCore
+from dispatcher.domain.commands import CallNext, IssueTicket
+from dispatcher.domain.config import Config
+from dispatcher.domain.core import QueueCore
 
 POLICIES = ("center", "fifo")
 POLL_S = 30

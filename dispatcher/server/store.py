@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .commands import Command, command_from_dict, command_to_dict
-from .config import Config
-from .core import Outcome, QueueCore
-from .events import Event, event_from_dict, event_to_dict
+from dispatcher.domain.commands import Command, command_from_dict, command_to_dict
+from dispatcher.domain.config import Config
+from dispatcher.domain.core import Outcome, QueueCore
+from dispatcher.domain.events import Event, event_from_dict, event_to_dict
 
 SCHEMA_VERSION = 1
 SCHEMA = """
