@@ -2,7 +2,7 @@
 # Set up everything qms needs in ./.venv, then run the main job or the tests.
 #
 #   ./bootstrap.sh demo    the main job: qms demo (dispatcher, kiosk and hall screen)
-#   ./bootstrap.sh test    lint (ruff), types (mypy) and the whole test suite (pytest)
+#   ./bootstrap.sh test    lint (ruff), types (mypy), layers (import-linter), tests (pytest)
 #
 # Works on a fresh Debian 12 / Raspberry Pi OS Bookworm: installs the system packages it
 # needs when run as root (or with sudo available), otherwise prints the exact command.
@@ -87,6 +87,7 @@ case "$cmd" in
         shift
         say "ruff"; "$VENV/bin/ruff" check .
         say "mypy"; "$VENV/bin/mypy"
+        say "layers"; "$VENV/bin/lint-imports" --no-cache
         say "pytest"; "$VENV/bin/pytest" "$@"
         ;;
     *)
