@@ -1,13 +1,16 @@
 """`qms demo`: the dispatcher, the kiosk and the hall screen on one computer, no Pi hardware.
 
 Each part runs as its own process (each pygame program owns one window), started in order
-and stopped in reverse on Ctrl-C or SIGTERM; if one part dies, the others are stopped too.
+and stopped in reverse on Ctrl-C or SIGTERM; if one part dies, the others are stopped too;
+if the demo itself dies, even by SIGKILL, the kernel stops the parts (PR_SET_PDEATHSIG).
 State — database, the fake printer's tickets and previews, the voice pack — goes into the
 state folder (`examples/state/` by default). Keys stand in for the caller buttons.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -15,15 +18,34 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from base.paths import state_dir
 from qms.config import default_config_path
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 KIOSK_SIZE = "1024x600"
 HALL_SIZE = "1280x720"
 KEYS = """Caller keys (in the hall window): 1–8 call next at windows 1–8 · q–i recall ·
 a–k no-show · z–, pause/resume"""
+
+
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """For a child, before exec: the kernel sends it SIGTERM when the demo dies, however it
+    dies (SIGKILL included). Linux's PR_SET_PDEATHSIG; elsewhere only a clean stop stops it."""
+
+    prctl = None
+    with contextlib.suppress(OSError, AttributeError):  # looked up before the fork
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def arm() -> None:  # runs in the child between fork and exec: nothing that takes locks
+        if prctl is not None:
+            prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        if os.getppid() != parent:  # the demo died before the line above took effect
+            os._exit(1)
+
+    return arm
 
 
 def _python(*args: str) -> list[str]:
@@ -58,7 +80,8 @@ def run_demo(residents_s: float | None = None, state: Path | None = None) -> int
 
     def start(name: str, args: list[str], ready: threading.Event | None = None) -> None:
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, env=env, start_new_session=True)
+                                text=True, env=env, start_new_session=True,
+                                preexec_fn=_die_with_parent(os.getpid()))
         children.append((name, proc))
         threading.Thread(target=_pipe_lines, args=(proc, name, ready, lines),
                          daemon=True).start()

@@ -339,3 +339,30 @@ def test_a_stuck_queue_writer_stops_the_heartbeats(tmp_path: Path,
         release.set()
         live.stop()
         fake.close()
+
+
+def processes_with_state(state: Path) -> list[int]:
+    """Processes whose environment names this state folder (the demo's parts)."""
+    found = []
+    needle = f"STATE_DIRECTORY={state}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+def test_the_demos_parts_stop_when_the_demo_is_killed(
+    demo: tuple[subprocess.Popen[str], list[str], Path],
+) -> None:
+    proc, lines, state = demo
+    wait_for(lambda: any("qms demo: dispatcher http://" in ln for ln in lines), timeout=30)
+    wait_for(lambda: len(processes_with_state(state)) >= 3, timeout=30)  # dispatcher, hall, kiosk
+    proc.kill()  # SIGKILL: the demo cannot clean up
+    proc.wait(5)
+    wait_for(lambda: processes_with_state(state) == [], timeout=15)
