@@ -11,8 +11,9 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -78,7 +79,7 @@ async def serve(config: Config, db_path: Path, host: str, port: int,
                 heartbeat = asyncio.create_task(_heartbeat(service))
                 if ready is not None:
                     ready(url)
-                await stop.wait()
+                await _first(stop.wait(), service.failed.wait())
                 log.info("stopping")
                 sdnotify.stopping()
                 heartbeat.cancel()
@@ -86,11 +87,23 @@ async def serve(config: Config, db_path: Path, host: str, port: int,
                 await runner.cleanup()
         finally:
             await service.stop()
+        if service.failure is not None:
+            raise StoreError(service.failure)
     finally:
         store.close()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(sig)
+
+
+async def _first(*waits: Coroutine[Any, Any, Any]) -> None:
+    """Wait until the first of these finishes; cancel the rest."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 async def _heartbeat(service: DispatcherService) -> None:

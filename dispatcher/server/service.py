@@ -22,7 +22,7 @@ from typing import Any
 from dispatcher.domain.commands import Command, CommandError
 from dispatcher.domain.config import Config
 from dispatcher.domain.core import Outcome, answer_again
-from dispatcher.server.store import Record, Store
+from dispatcher.server.store import Record, Store, StoreGone
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,8 @@ class DispatcherService:
         self._subscribers: set[Subscriber] = set()
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="qms-db")
         self._stopping = False
+        self.failure: str | None = None  # why the service stopped serving (fail-stop)
+        self.failed = asyncio.Event()  # set with `failure`: the process should exit non-zero
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -87,7 +89,7 @@ class DispatcherService:
     async def stop(self) -> None:
         """Answer what is queued, then stop; close every subscription."""
         self._stopping = True
-        if self._inbox is not None and self._writer is not None:
+        if self._inbox is not None and self._writer is not None and not self._writer.done():
             await self._inbox.join()
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -132,6 +134,8 @@ class DispatcherService:
         return asyncio.get_running_loop().create_future()
 
     async def _submit(self, job: _Job) -> Any:
+        if self.failure is not None:
+            raise Unavailable(self.failure)
         if self._stopping or self._inbox is None:
             raise Unavailable("the dispatcher is stopping")
         self._inbox.put_nowait(job)
@@ -146,16 +150,41 @@ class DispatcherService:
                 batch.append(inbox.get_nowait())
             try:
                 await self._run_batch(batch)
+            except StoreGone as exc:
+                self._fail(batch, str(exc))
+                return
             except Exception:  # the database failed: nobody in this batch gets an answer
                 log.exception("batch failed; reloading state from the database")
                 for job in batch:
                     if not job.future.done():
                         job.future.set_exception(Unavailable("the database failed"))
-                self.core = self.store.load_core(self.config)
+                try:
+                    self.core = self.store.load_core(self.config)
+                except Exception as exc:
+                    log.exception("reloading the state failed too")
+                    self._fail([], f"the database cannot be read back: {exc}")
+                    return
                 self.committed_seq = self.core.state.seq
             finally:
                 for _ in batch:
                     inbox.task_done()
+
+    def _fail(self, batch: list[_Job], reason: str) -> None:
+        """Fail-stop: answer everything waiting with Unavailable, take no more, and say so
+        (`failed`), so the process exits non-zero and systemd restarts it on a sound file."""
+        log.error("the dispatcher stops serving: %s", reason)
+        self.failure = reason
+        assert self._inbox is not None
+        waiting = list(batch)
+        while not self._inbox.empty():
+            waiting.append(self._inbox.get_nowait())
+            self._inbox.task_done()
+        for job in waiting:
+            if not job.future.done():
+                job.future.set_exception(Unavailable(reason))
+        for sub in list(self._subscribers):
+            self._close(sub)
+        self.failed.set()
 
     async def _run_batch(self, batch: list[_Job]) -> None:
         results: list[tuple[_Job, Any]] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import secrets
 import sqlite3
 import threading
@@ -61,6 +62,11 @@ class StoreError(Exception):
     """The database cannot be used safely."""
 
 
+class StoreGone(StoreError):
+    """The database file was deleted or replaced while open: writing on would acknowledge
+    requests into a file nobody will read again."""
+
+
 @dataclass(frozen=True)
 class Record:
     """One handled command to persist: what was asked, what happened, what was answered."""
@@ -104,13 +110,20 @@ class Store:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the database folder {self.path.parent}: "
+                             f"{exc.strerror or exc}") from None
         try:
             self._write = _connect(self.path)
             self._write.executescript(SCHEMA)
             self._read = _connect(self.path)
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: {exc}") from None
+        self._identity = self._file_identity()
+        if self._identity is None:
+            raise StoreError(f"{self.path}: the database file vanished while opening")
         self._read_lock = threading.Lock()
         with self._transaction():
             version = self._meta("schema_version")
@@ -133,9 +146,22 @@ class Store:
                 return store._write
 
             def __exit__(self, exc_type: Any, *_: Any) -> None:
+                if exc_type is None and store._file_identity() != store._identity:
+                    store._write.execute("ROLLBACK")
+                    raise StoreGone(f"{store.path}: the database file was deleted or replaced "
+                                    "while the dispatcher ran; stopping rather than writing "
+                                    "into a file nobody will read")
                 store._write.execute("ROLLBACK" if exc_type else "COMMIT")
 
         return _Tx()
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        """(device, inode) of the database file now; None when it is gone."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return st.st_dev, st.st_ino
 
     def _meta(self, key: str) -> str | None:
         row = self._write.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
