@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from base.fonts import FONT_HINT, find_font
+from base.logs import setup_logging
 from base.paths import state_dir
 from dispatcher import __version__
 from dispatcher.domain.simulate import DEFAULT_DAY, POLICIES, ArrivalsError, read_arrivals, simulate
@@ -108,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "config":
         return _config_check(args.file)
+    setup_logging()
     path: Path = getattr(args, "config", None) or default_config_path()
     config = load_or_report(path)
     if config is None:

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dispatcher.domain.config import Config
+from dispatcher.server.guard import ConnectionLimits
 from dispatcher.server.main import serve
 
 from .helpers import MONDAY_9
@@ -36,8 +37,10 @@ class FakeClock:
 class LiveDispatcher:
     """`serve()` on 127.0.0.1 with an ephemeral port, run on a background thread."""
 
-    def __init__(self, config: Config, db: Path, clock: Any = None) -> None:
+    def __init__(self, config: Config, db: Path, clock: Any = None,
+                 limits: ConnectionLimits | None = None) -> None:
         self.config = config
+        self.limits = limits
         self.db = db
         self.clock = clock or FakeClock()
         self.url = ""
@@ -52,7 +55,7 @@ class LiveDispatcher:
             self._loop = asyncio.get_running_loop()
             self._stop = asyncio.Event()
             await serve(self.config, self.db, "127.0.0.1", 0, self.clock,
-                        ready=self._on_ready, stop=self._stop)
+                        ready=self._on_ready, stop=self._stop, limits=self.limits)
 
         try:
             asyncio.run(main())

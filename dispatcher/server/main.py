@@ -18,8 +18,10 @@ from typing import Any
 from aiohttp import web
 
 from base import sdnotify
+from base.logs import setup_logging
 from base.paths import state_dir
 from dispatcher.domain.config import Config
+from dispatcher.server.guard import ConnectionGuard, ConnectionLimits, raise_fd_limit
 from dispatcher.server.http import build_app, demo_tokens_in_use, is_loopback, parse_listen
 from dispatcher.server.service import Clock, DispatcherService, system_clock
 from dispatcher.server.store import Store, StoreError
@@ -52,9 +54,11 @@ def refuse_reason(config: Config, host: str, shipped_tokens: frozenset[str] = fr
 
 async def serve(config: Config, db_path: Path, host: str, port: int,
                 clock: Clock = system_clock, ready: Callable[[str], None] | None = None,
-                stop: asyncio.Event | None = None) -> None:
+                stop: asyncio.Event | None = None,
+                limits: ConnectionLimits | None = None) -> None:
     """Run until `stop` is set (or SIGTERM/SIGINT); `ready` gets the base URL once serving."""
     stop = stop or asyncio.Event()
+    limits = limits or ConnectionLimits()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):  # only possible in the main thread
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -65,12 +69,17 @@ async def serve(config: Config, db_path: Path, host: str, port: int,
         await service.start()
         try:
             app = build_app(config, service)
-            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            guard = ConnectionGuard(limits)
+            app.middlewares.insert(0, guard.middleware)
+            runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                                   keepalive_timeout=limits.header_timeout_s)
             await runner.setup()
+            guard.server = runner.server
+            listener: asyncio.Server | None = None
             try:
-                site = web.TCPSite(runner, host, port, reuse_address=True)
-                await site.start()
-                bound = runner.addresses[0] if runner.addresses else (host, port)
+                listener = await loop.create_server(guard, host, port, reuse_address=True,
+                                                    backlog=128)
+                bound = listener.sockets[0].getsockname()[:2]
                 shown = f"[{bound[0]}]" if ":" in str(bound[0]) else bound[0]
                 url = f"http://{shown}:{bound[1]}"
                 print(f"qms dispatcher serving {url}/api/v1 "
@@ -84,6 +93,8 @@ async def serve(config: Config, db_path: Path, host: str, port: int,
                 sdnotify.stopping()
                 heartbeat.cancel()
             finally:
+                if listener is not None:
+                    listener.close()
                 await runner.cleanup()
         finally:
             await service.stop()
@@ -124,8 +135,7 @@ async def _heartbeat(service: DispatcherService) -> None:
 def run_dispatcher(config: Config, db_path: Path, listen: str | None,
                    shipped_tokens: frozenset[str] = frozenset()) -> int:
     """Composition root: config → database → queue service → HTTP site; reverse on stop."""
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging()
     try:
         host, port = parse_listen(listen or DEFAULT_LISTEN)
     except ValueError as exc:
@@ -135,8 +145,10 @@ def run_dispatcher(config: Config, db_path: Path, listen: str | None,
     if reason:
         print(reason, file=sys.stderr)
         return EXIT_CONFIG
+    files = raise_fd_limit()
+    limits = ConnectionLimits(max_connections=max(64, min(512, files // 2)))
     try:
-        asyncio.run(serve(config, db_path, host, port))
+        asyncio.run(serve(config, db_path, host, port, limits=limits))
     except StoreError as exc:
         print(f"database: {exc}", file=sys.stderr)
         return 1
