@@ -29,6 +29,8 @@ from base.backoff import backoff_delays
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = {500, 502, 503, 504}
+# A snapshot holds every waiting ticket (≈ 450 bytes each): 20,000 waiting ≈ 9 MB of JSON.
+MAX_MESSAGE = 64 * 1024 * 1024
 
 
 class ApiError(Exception):
@@ -169,7 +171,7 @@ class DispatcherClient:
             try:
                 async with self.session.ws_connect(
                     f"{self.base_url}/api/v1/events", params=params, heartbeat=None,
-                    timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
+                    timeout=aiohttp.ClientWSTimeout(ws_close=2.0), max_msg_size=MAX_MESSAGE,
                 ) as ws:
                     delay = backoff_delays(cap=self.backoff_cap)
                     while True:
