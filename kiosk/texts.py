@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-TEXTS: dict[str, dict[str, str]] = {
+from base.texts import Labels
+
+TEXTS = Labels({
     "zh": {
         "choose": "请选择您要办理的业务",
         "waiting": "等候 {n} 人",
@@ -91,9 +93,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "status_offline": "offline",
         "status_unknown": "status unknown",
     },
-}
+})
 
 
 def t(lang: str, key: str, **values: object) -> str:
-    table = TEXTS.get(lang, TEXTS["zh"])
-    return table.get(key, TEXTS["zh"][key]).format(**values)
+    """A kiosk text in the resident's language."""
+    return TEXTS(lang, key, **values)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from base.texts import Labels
+
 from .text import wrap
 
 Align = str  # "left" | "center"
@@ -78,7 +80,7 @@ class Feed:
 
 Block = Text | Rule | QR | Feed
 
-LABELS = {
+LABELS = Labels({
     "zh": {
         "your_number": "您的号码",
         "ahead": "前面还有 {ahead} 人",
@@ -107,7 +109,7 @@ LABELS = {
         "missed": "Missed your call? Ask at the desk",
         "reprint": "(reprint)",
     },
-}
+})
 
 
 @dataclass
@@ -138,7 +140,7 @@ def window_ranges(windows: tuple[int, ...], sep: str, dash: str) -> str:
 
 def layout_ticket(t: TicketData, profile: Profile) -> list[Block]:
     """The blocks of one ticket, every line within the printer's columns."""
-    labels = LABELS.get(t.lang, LABELS["zh"])
+    labels = LABELS.table(t.lang)
     b = _Builder(profile)
     b.text(t.center, bold=True, align="center", height=2)
     b.blocks.append(Rule())
