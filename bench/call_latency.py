@@ -57,7 +57,7 @@ def main() -> None:
                                encoding="utf-8")
         config = load_config(config_path)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "dispatcher", "dispatcher", "--config", str(config_path),
+            [sys.executable, "-m", "qms", "dispatcher", "--config", str(config_path),
              "--db", f"{tmp}/q.db", "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
         try:
@@ -73,8 +73,8 @@ def main() -> None:
             caller = DispatcherLink(base, "demo-hall-token").start(subscribe=False)
             app = HallApp(config, config.display, link, font, size=(1920, 1080))
             factory = MockFactory()
-            panel = CallerPanel(lambda n, verb: caller.submit(lambda c: c.window(n, verb)),
-                                app.window_status).start()
+            panel = CallerPanel(lambda n, verb: caller.submit(lambda c: c.window(n, verb))
+                                ).start()  # the hall loop pushes each window's LED status
             panel.attach_gpio([WindowPins(w, call_next=2 + w) for w in range(1, 9)], factory)
             app.callers = panel
             app.open()

@@ -3,8 +3,9 @@
     .venv/bin/python -m bench.kiosk      (from the repository root)
 
 Starts `qms dispatcher` (example config, fresh database) as its own process, runs the kiosk
-app headless (SDL dummy driver) with the fake printer, and taps through 200 tickets: for each,
-the time from the tap on "take a number" to the ticket's bytes being handed to the printer.
+app headless (SDL dummy driver) with the fake printer, and taps through 200 tickets (set
+QMS_BENCH_TICKETS for fewer): for each, the time from the tap on "take a number" (the finger
+events posted) to the ticket's bytes being handed to the printer (the app's `on_handoff` hook).
 Also: full redraw time of every screen at 800×480 and 1280×800, the CPU the idle kiosk uses,
 and the process's resident memory.
 """
@@ -36,7 +37,7 @@ from printer.worker import PrinterWorker
 from qms.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
-TICKETS = 200
+TICKETS = int(os.environ.get("QMS_BENCH_TICKETS", "200"))
 
 
 def rss_mb() -> float:
@@ -49,6 +50,27 @@ def rss_mb() -> float:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+class Stopwatch:
+    """Tap → printer handoff per request id, fed by the app's `on_handoff` hook."""
+
+    def __init__(self) -> None:
+        self.tapped: dict[str, float] = {}
+        self.latency_ms: list[float] = []
+        self._tap = 0.0
+
+    def tap(self) -> None:
+        self._tap = time.perf_counter()
+
+    def issued(self, request_id: str | None) -> None:
+        if request_id is not None:
+            self.tapped.setdefault(request_id, self._tap)
+
+    def handoff(self, request_id: str, ticket_id: str) -> None:
+        tapped = self.tapped.pop(request_id, None)
+        if tapped is not None:
+            self.latency_ms.append((time.perf_counter() - tapped) * 1000)
 
 
 def tap(app: KioskApp, target: str) -> None:
@@ -79,7 +101,7 @@ def redraw_ms(app: KioskApp, size: tuple[int, int]) -> dict[str, float]:
     surface = pygame.Surface(size)
     painter = Painter(font, min(size) / 480)
     reply = {"ticket": {"id": "x", "number": "A012", "service_id": "yibao-dabing"},
-             "ahead": 3, "est_wait_min": 9}
+             "ahead": 3, "est_wait_min": 9, "windows": [1, 2, 4, 5, 6, 7]}
     states = {
         "home": KioskState(), "department": KioskState(screen=Screen.DEPARTMENT,
                                                        department="yibao"),
@@ -109,7 +131,7 @@ def main() -> None:
                                                                     double_press_s=0))
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "dispatcher", "dispatcher", "--db", f"{tmp}/q.db",
+            [sys.executable, "-m", "qms", "dispatcher", "--db", f"{tmp}/q.db",
              "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             text=True, cwd=ROOT)
         try:
@@ -118,8 +140,9 @@ def main() -> None:
             fake = FakePrinter()  # no previews: measure the kiosk, not PNG writing
             printer = PrinterWorker(lambda: fake, poll_s=1.0).start()
             link = DispatcherLink(base, "demo-kiosk-token").start()
+            watch = Stopwatch()
             app = KioskApp(config, config.kiosk, config.printer, link, printer, font,
-                           size=(800, 480), prefix="bench")
+                           size=(800, 480), prefix="bench", on_handoff=watch.handoff)
             app.open()
             run_until(app, Screen.HOME)
             while not app.state.dispatcher_up:
@@ -129,10 +152,12 @@ def main() -> None:
                 dept, service = services[i % len(services)]
                 tap(app, f"dept:{dept}")
                 tap(app, f"service:{service}")
+                watch.tap()
                 tap(app, "take")
+                watch.issued(app.state.request_id)
                 run_until(app, Screen.DONE)
                 tap(app, "done")
-            latency = [x * 1000 for x in app.print_latency]
+            latency = watch.latency_ms
             redraw = {f"{w}x{h}": redraw_ms(app, (w, h)) for w, h in ((800, 480), (1280, 800))}
             # Idle: the real loop (0.5 s ticks, wake-ups on events) for 5 seconds.
             frames = app.frames

@@ -3,7 +3,8 @@
 The loop mirrors the dispatcher's state from its event stream; a call that arrives live is
 highlighted (flashing) and announced; calls that arrive late (replayed after an outage) are
 listed but not announced. It redraws the whole screen only when something shown changed
-(state, link, the minute, a flash phase) and otherwise just the scrolling notice strip.
+(state, link, the minute, a flash phase) and otherwise just the scrolling notice strip. When
+a window's state changes, the loop pushes its LED status to the caller buttons' panel.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ import pygame
 from base.screen.window import ScreenProgram
 from dispatcher.client import DispatcherLink, StateMirror
 from dispatcher.domain.config import Config
+from dispatcher.domain.model import QueueState, WindowState, WindowStatus
+from dispatcher.domain.serving import roster, windows_by_service
 
 from .buttons import CallerPanel, GPIOUnavailable, key_press, make_pin_factory
 from .config import DisplayConfig
@@ -36,6 +39,21 @@ KEY_LEGEND = ("键盘叫号 Keys: 1–8 叫下一位 call next · q–i 重呼 r
               "z–, 暂停/恢复 pause")
 FRAME_S = 0.05  # 20 frames a second while a call flashes
 TICKER_FRAME_S = 0.08  # the notice line alone moves 12.5 times a second
+
+
+def department_windows(config: Config, state: QueueState) -> dict[str, tuple[int, ...]]:
+    """Per department, the windows serving any of its businesses now (the dispatcher's rule,
+    `serving_windows`, as the tickets and the kiosk name them), in number order."""
+    by_service = windows_by_service(config, state, config.services)
+    return {d.id: tuple(sorted({n for s in d.services for n in by_service[s.id]}))
+            for d in config.departments}
+
+
+def led_status(window: WindowState) -> str:
+    """A caller LED: "paused" (slow blink), "serving" (on) or "idle" (off)."""
+    if window.status is WindowStatus.PAUSED:
+        return "paused"
+    return "serving" if window.current else "idle"
 
 
 class HallApp(ScreenProgram):
@@ -67,6 +85,9 @@ class HallApp(ScreenProgram):
         self._ticker_t = time.monotonic()
         self.departments = [(d.id, d.name, frozenset(s.id for s in d.services))
                             for d in config.departments]
+        self.dept_windows: dict[str, tuple[int, ...]] = {}
+        self._roster: Hashable = None  # what dept_windows was computed from
+        self._leds: dict[int, str] = {}  # window -> the LED status last pushed to the callers
         link.notify = self.wake
 
     # -- the loop -----------------------------------------------------------------------------
@@ -103,8 +124,22 @@ class HallApp(ScreenProgram):
             changed |= self.mirror.feed(item)
             if kind in ("ticket_called", "ticket_recalled"):
                 self._new_call(item)
-        if changed and self.callers is not None:
-            self.callers.show_all()
+        state = self.mirror.state
+        if changed and state is not None:
+            if roster(state) != self._roster:  # signed in or out, paused or resumed
+                self._roster = roster(state)
+                self.dept_windows = department_windows(self.config, state)
+            self._push_leds(state)
+
+    def _push_leds(self, state: QueueState) -> None:
+        """Tell the caller panel each window whose LED status changed."""
+        if self.callers is None:
+            return
+        for n, window in sorted(state.windows.items()):
+            status = led_status(window)
+            if self._leds.get(n) != status:
+                self._leds[n] = status
+                self.callers.show(n, status)
 
     def _new_call(self, event: dict[str, Any]) -> None:
         at = dt.datetime.fromisoformat(event["at"])
@@ -138,16 +173,8 @@ class HallApp(ScreenProgram):
             calls=list(state.recent_calls) if state else [], windows=windows,
             waiting=dict(state.waiting_by_service) if state else {}, link_up=self.link_up,
             now=self.clock(), highlight=highlight, flash_on=flash_on, recent=self.cfg.recent,
+            dept_windows=self.dept_windows,
         )
-
-    def window_status(self, window: int) -> str:
-        state = self.mirror.state
-        if state is None or window not in state.windows:
-            return "idle"
-        w = state.windows[window]
-        if w.status.value == "paused":
-            return "paused"
-        return "serving" if w.current else "idle"
 
     def redraw(self) -> None:
         if self.screen is None or self.painter is None:
@@ -222,7 +249,6 @@ def run_display(config: Config, cfg: DisplayConfig, *, state: Path, font: Path) 
                           device=cfg.device).start()
     caller_link = None
     callers = None
-    app_ref: list[HallApp] = []
     if cfg.buttons or cfg.keyboard:
         caller = devices.get(cfg.caller_device)
         if caller is None:
@@ -237,8 +263,7 @@ def run_display(config: Config, cfg: DisplayConfig, *, state: Path, font: Path) 
             assert caller_link is not None
             return caller_link.submit(lambda c: c.window(window, verb))
 
-        callers = CallerPanel(submit, lambda n: app_ref[0].window_status(n) if app_ref else
-                              "idle").start()
+        callers = CallerPanel(submit).start()  # the app pushes each window's LED status
         if factory is not None:
             callers.attach_gpio(list(cfg.buttons), factory, cfg.bounce_s)
     pack = VoicePack(state / cfg.voice_pack)
@@ -257,7 +282,6 @@ def run_display(config: Config, cfg: DisplayConfig, *, state: Path, font: Path) 
     app = HallApp(config, cfg, link, font, size=size,
                   fullscreen=cfg.fullscreen and not os.environ.get("QMS_WINDOWED"),
                   announcer=announcer, callers=callers)
-    app_ref.append(app)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: setattr(app, "running", False))
     try:

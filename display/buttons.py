@@ -1,12 +1,14 @@
 """Caller buttons and window LEDs through gpiozero, and the keyboard stand-in of the demo.
 
 Per window: call-next, recall, no-show and pause/resume buttons, and one LED (on while
-serving, slow blink while paused, off when idle). A press is acknowledged on the LED at once
-(a short flash, from the button's own callback), then queued; one worker thread sends the
-presses to the dispatcher in order. A press that failed is shown (fast blink for 3 s) and kept
-in `failures`, never dropped silently. gpiozero's `bounce_time` is set, and a second press of
-the same button within `guard_s` is ignored (mock pins do not bounce; the core guards
-call-next again with its double-press interval).
+serving, slow blink while paused, off when idle). What each window is doing is pushed in by the
+hall loop (`show(window, status)`) whenever it changes; the panel keeps that and reads nothing
+else. A press is acknowledged on the LED at once (a short flash, from the button's own
+callback), then queued; one worker thread sends the presses to the dispatcher in order (the
+pause button asks to resume a window last pushed as paused). A press that failed is shown
+(fast blink for 3 s) and kept in `failures`, never dropped silently. gpiozero's `bounce_time`
+is set, and a second press of the same button within `guard_s` is ignored (mock pins do not
+bounce; the core guards call-next again with its double-press interval).
 """
 
 from __future__ import annotations
@@ -62,15 +64,16 @@ class Press:
 
 
 Submit = Callable[[int, str], "concurrent.futures.Future[Any]"]
+STATUSES = ("serving", "idle", "paused")  # what a window's LED shows: on, off, slow blink
 
 
 class CallerPanel:
     """Buttons in, dispatcher requests out, LEDs showing what happened."""
 
-    def __init__(self, submit: Submit, window_status: Callable[[int], str], *,
-                 guard_s: float = 0.3) -> None:
+    def __init__(self, submit: Submit, *, guard_s: float = 0.3) -> None:
         self._submit = submit
-        self._status = window_status  # "serving" | "idle" | "paused"
+        self._lock = threading.RLock()  # the pushed statuses and every LED change
+        self._status: dict[int, str] = {}  # window -> the status last pushed by the hall loop
         self._guard_s = guard_s
         self._last: dict[tuple[int, str], float] = {}
         self._queue: queue.Queue[Press | None] = queue.Queue()
@@ -130,7 +133,8 @@ class CallerPanel:
         self._last[key] = now
         led = self._leds.get(window)
         if led is not None:
-            led.blink(on_time=0.06, off_time=0.06, n=1, background=True)  # ack at once
+            with self._lock:
+                led.blink(on_time=0.06, off_time=0.06, n=1, background=True)  # ack at once
         self._queue.put(Press(window, verb, now))
         return True
 
@@ -141,7 +145,7 @@ class CallerPanel:
                 return
             verb = item.verb
             if verb == "pause":
-                verb = "resume" if self._status(item.window) == "paused" else "pause"
+                verb = "resume" if self.status(item.window) == "paused" else "pause"
             try:
                 result = self._submit(item.window, verb).result(timeout=30)
             except Exception as exc:  # LinkDown, ApiError (e.g. no current ticket), timeout
@@ -152,34 +156,46 @@ class CallerPanel:
                 result = exc
             else:
                 self.sent.append(item)
-                self.show(item.window)
+                self._light(item.window)  # back from the acknowledging flash
             if self.on_result is not None:
                 self.on_result(item, result)
 
     # -- LEDs ---------------------------------------------------------------------------------
 
+    def show(self, window: int, status: str) -> None:
+        """The hall loop's word on a window: "serving", "idle" or "paused". Thread-safe; the
+        LED follows at once (unless it is showing a failed press)."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown window status {status!r}")
+        with self._lock:
+            self._status[window] = status
+            self._light(window)
+
+    def status(self, window: int) -> str:
+        """What was last pushed for this window ("idle" before anything was)."""
+        with self._lock:
+            return self._status.get(window, "idle")
+
     def _error(self, window: int) -> None:
         led = self._leds.get(window)
-        self._error_until[window] = time.monotonic() + 3.0
-        if led is not None:
-            led.blink(on_time=0.1, off_time=0.1, n=15, background=True)
+        with self._lock:
+            self._error_until[window] = time.monotonic() + 3.0
+            if led is not None:
+                led.blink(on_time=0.1, off_time=0.1, n=15, background=True)
 
-    def show(self, window: int) -> None:
-        """Set a window's LED from its status (unless it is showing an error)."""
+    def _light(self, window: int) -> None:
+        """Set a window's LED from its pushed status (unless it is showing an error)."""
         led = self._leds.get(window)
-        if led is None or time.monotonic() < self._error_until.get(window, 0):
-            return
-        status = self._status(window)
-        if status == "paused":
-            led.blink(on_time=0.5, off_time=0.5, background=True)
-        elif status == "serving":
-            led.on()
-        else:
-            led.off()
-
-    def show_all(self) -> None:
-        for window in self._leds:
-            self.show(window)
+        with self._lock:
+            if led is None or time.monotonic() < self._error_until.get(window, 0):
+                return
+            status = self._status.get(window, "idle")
+            if status == "paused":
+                led.blink(on_time=0.5, off_time=0.5, background=True)
+            elif status == "serving":
+                led.on()
+            else:
+                led.off()
 
 
 # The demo's keyboard: one row of keys per verb, windows 1–8 left to right.

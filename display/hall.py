@@ -2,14 +2,18 @@
 
 The newest call dominates the left: the ticket number and the window number each in type at
 least 16% of the screen height, flashing (at most `flashes_per_s`) while it is highlighted.
-The right lists the recent calls; below are the windows (serving, paused, green) and the
-waiting counts per department; a notice line scrolls at the bottom (drawn by the app).
+The right lists the recent calls; below are the windows (serving, paused, green) and, per
+department, how many wait and the windows serving it now ("民政救助 4 人 1～7 号窗": the
+same windows the tickets and the kiosk name); a notice line scrolls at the bottom (drawn by the
+app).
 Colours are light on near-black or near-black on yellow: contrast at least 7:1 throughout.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,12 +32,14 @@ INK = (10, 15, 30)
 LABELS = {
     "zh": {"now": "请以下号码到窗口办理", "window": "{n} 号窗口", "recent": "最近叫号",
            "call_row": "{number} → {n} 号窗", "sign": "手语", "paused": "暂停服务",
-           "idle": "空闲", "green": "绿色窗口", "waiting": "等候人数", "lost": "连接中断 重连中…",
-           "no_call": "欢迎光临", "window_short": "{n} 号窗", "recall": "再次呼叫"},
+           "idle": "空闲", "green": "绿色窗口", "waiting": "{n} 人", "lost": "连接中断 重连中…",
+           "no_call": "欢迎光临", "window_short": "{n} 号窗", "recall": "再次呼叫",
+           "serving": "{windows} 号窗", "sep": "、", "range": "～", "no_window": "暂无窗口"},
     "en": {"now": "Now serving", "window": "Window {n}", "recent": "Recent calls",
            "call_row": "{number} → {n}", "sign": "Sign", "paused": "Paused", "idle": "Open",
-           "green": "Green", "waiting": "Waiting", "lost": "Reconnecting…", "no_call": "Welcome",
-           "window_short": "Window {n}", "recall": "Recall"},
+           "green": "Green", "waiting": "{n} waiting", "lost": "Reconnecting…",
+           "no_call": "Welcome", "window_short": "Window {n}", "recall": "Recall",
+           "serving": "Win. {windows}", "sep": ", ", "range": "-", "no_window": "None open"},
 }
 
 
@@ -50,6 +56,19 @@ class HallView:
     flash_on: bool = False  # in a highlight: the bright phase
     lang: str = "zh"
     recent: int = 8
+    dept_windows: dict[str, tuple[int, ...]] = field(default_factory=dict)  # id -> windows
+
+
+def windows_text(windows: Iterable[int], sep: str = "、", dash: str = "～") -> str:
+    """(1, 2, 3, 5, 7, 8) → "1～3、5、7、8": runs of three or more as a range, as on the ticket."""
+    runs: list[list[int]] = []
+    for n in sorted(set(windows)):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return sep.join(f"{r[0]}{dash}{r[-1]}" if len(r) > 2 else sep.join(map(str, r))
+                    for r in runs)
 
 
 def _number_of(call: dict[str, Any]) -> str:
@@ -76,7 +95,7 @@ def build_hall(view: HallView, width: int, height: int) -> list[Item]:
 
     # The newest call, large.
     main_top = top + pad
-    main_h = h * 54 // 100
+    main_h = h * 44 // 100
     main_w = w * 62 // 100
     newest = view.calls[0] if view.calls else None
     lit = view.highlight and view.flash_on
@@ -134,7 +153,7 @@ def build_hall(view: HallView, width: int, height: int) -> list[Item]:
 
     # Windows.
     wy = main_top + main_h + pad
-    wh = h * 15 // 100
+    wh = h * 14 // 100
     windows = view.windows or []
     if windows:
         cw = (w - pad) // len(windows)
@@ -165,21 +184,45 @@ def build_hall(view: HallView, width: int, height: int) -> list[Item]:
                 items.append(Item((x, wy + wh * 76 // 100, cw - pad, wh * 22 // 100),
                                   " · ".join(marks), wh * 16 // 100, fg=WHITE, bg=bg))
 
-    # Waiting per department.
+    # Per department: how many wait, and the windows serving it now.
     qy = wy + wh + pad
     qh = h * 90 // 100 - qy - pad
     items.append(Item((0, qy, w, qh), bg=BG))
-    cols = max(1, (len(view.departments) + 1) // 2)
-    cell_w = (w - pad * 2) // (cols + 1)
-    items.append(Item((pad, qy, cell_w, qh), lb["waiting"], qh * 30 // 100, fg=GREY_TEXT,
-                      bg=BG, bold=True))
-    for i, (_, name, services) in enumerate(view.departments):
-        n = sum(view.waiting.get(s, 0) for s in services)
-        r, c = divmod(i, cols)
-        items.append(Item((pad + cell_w * (c + 1), qy + r * qh // 2, cell_w - pad, qh // 2),
-                          f"{name} {n}", qh * 30 // 100, fg=WHITE if n else GREY_TEXT, bg=BG,
-                          align="left"))
+    depts = view.departments
+    if depts:
+        cols = min(3, len(depts))
+        rows = math.ceil(len(depts) / cols)
+        cell_w = (w - pad) // cols
+        row_h = qh // rows
+        font_px = min(row_h * 62 // 100, h * 4 // 100)
+        for i, (dept_id, name, services) in enumerate(depts):
+            n = sum(view.waiting.get(s, 0) for s in services)
+            r, c = divmod(i, cols)
+            x, y = pad + c * cell_w, qy + r * row_h
+            cw, ch = cell_w - pad, row_h - pad // 2
+            parts = [(name, 34, WHITE, True, "left"),
+                     (lb["waiting"].format(n=n), 18, WHITE if n else GREY_TEXT, False,
+                      "center")]
+            if dept_id in view.dept_windows:
+                served = view.dept_windows[dept_id]
+                parts.append((lb["serving"].format(windows=windows_text(
+                    served, lb["sep"], lb["range"])) if served else lb["no_window"], 48, CYAN,
+                    True, "left"))
+            items.append(Item((x, y, cw, ch), bg=PANEL))
+            left = x
+            for label, share, fg, bold, align in parts:
+                pw = cw * share // 100
+                items.append(Item((left, y, pw, ch), label, _fitting(label, pw, font_px), fg=fg,
+                                  bg=PANEL, bold=bold, align=align))
+                left += pw
     return items
+
+
+def _fitting(text: str, width: int, size: int) -> int:
+    """`size`, or less so that `text` fits one line of `width` px (the painter keeps 8 px each
+    side): Chinese glyphs are 1 em wide, Latin letters and digits about 0.6 em."""
+    ems = sum(0.6 if ch.isascii() else 1.0 for ch in text) * 1.08
+    return max(1, min(size, int((width - 16) / max(ems, 1.0))))
 
 
 def ticker_rect(width: int, height: int) -> tuple[int, int, int, int]:

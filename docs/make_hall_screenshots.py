@@ -2,7 +2,9 @@
 
 A morning of the example center is played through the real queue core; the hall layout and
 painter draw it at 1920×1080 (and the fresh call at 1366×768): idle, a fresh call mid-flash, a
-full list, paused windows, a sign-language ticket, and the link lost.
+full list, paused windows, a sign-language ticket, and the link lost. At 08:30 孙佳怡 (s08:
+医保, 社保, 一网通办 only) signs in at window 3 as well as 8, so most departments are served at
+windows 1、2、4～7 (and paused windows drop out).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from base.fonts import find_font
 from base.screen.painter import Painter
 from dispatcher.domain import commands as c
 from dispatcher.domain.core import QueueCore
+from display.app import department_windows
 from display.hall import HallView, build_hall
 from qms.config import load_config
 
@@ -33,9 +36,10 @@ def morning(calls: int, sign_last: bool = False, pause: tuple[int, ...] = ()) ->
     core = QueueCore(config)
     now = dt.datetime(2026, 11, 30, 8, 30, tzinfo=TZ)
     services = ["yibao-dabing", "shebao-ka-shenling", "yibao-jiuyi-jilu-ce",
-                "laoling-jinglaoka-buban", "minzheng-dibao-shenqing", "juzhuzheng-qianzhu",
+                "laoling-jinglaoka-buban", "minzheng-dibao", "juzhuzheng-qianzhu",
                 "yiwang-shiming-renzheng", "zhufang-lianzu-shenqing"]
     services = [s for s in services if s in config.services] or list(config.services)[:8]
+    core.handle(c.SignIn(request_id="s08", window=3, staff_id="s08"), now)
     for i in range(40):
         now += dt.timedelta(seconds=40)
         core.handle(c.IssueTicket(request_id=f"k{i}", service_id=services[i % len(services)],
@@ -68,6 +72,7 @@ def view(core: QueueCore, **extra: object) -> HallView:
         calls=list(state.recent_calls),
         windows=[w.to_dict(state.tickets) for _, w in sorted(state.windows.items())],
         waiting=dict(state.waiting_by_service),
+        dept_windows=department_windows(config, state),
         now=dt.datetime(2026, 11, 30, 9, 42, tzinfo=TZ), **extra,  # type: ignore[arg-type]
     )
 

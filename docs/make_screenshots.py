@@ -1,7 +1,8 @@
 """Regenerate the kiosk screenshots in docs/screenshots (`python docs/make_screenshots.py`).
 
 Every screen at 800×480 (the 7" panel) and 1280×800, the home screen in portrait 1080×1920,
-drawn by the kiosk's own layout and painter on the example center with a busy morning's queue.
+drawn by the kiosk's own layout and painter on the example center with a busy morning's queue
+(window 3 paused, so the windows shown for a business leave it out).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import dataclasses
 import datetime as dt
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
@@ -17,6 +19,9 @@ import pygame
 
 from base.fonts import find_font
 from base.screen.painter import Painter
+from dispatcher.domain import commands as c
+from dispatcher.domain.core import QueueCore
+from dispatcher.domain.serving import serving_windows
 from kiosk.app import catalog_view
 from kiosk.flow import KioskState, Screen
 from kiosk.screens import View, build
@@ -25,8 +30,19 @@ from qms.config import load_config
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 NOW = dt.datetime(2026, 11, 30, 9, 30)
+CONFIG = load_config(ROOT / "examples" / "center.toml")
+
+
+def morning() -> QueueCore:
+    """The example center at 09:30 with window 3 paused."""
+    core = QueueCore(CONFIG)
+    core.handle(c.Pause(request_id="p3", window=3), NOW.replace(tzinfo=ZoneInfo("Asia/Shanghai")))
+    return core
+
+
 REPLY = {"ticket": {"id": "2026-11-30-A012", "number": "A012", "service_id": "yibao-dabing",
-                    "sign_language": True}, "ahead": 5, "est_wait_min": 12}
+                    "sign_language": True}, "ahead": 5, "est_wait_min": 12,
+         "windows": list(serving_windows(CONFIG, morning().state, "yibao-dabing"))}
 
 STATES = {
     "home": KioskState(screen=Screen.HOME, dispatcher_up=True),
@@ -49,8 +65,8 @@ STATES = {
 
 
 def busy_view() -> View:
-    config = load_config(ROOT / "examples" / "center.toml")
-    view = catalog_view(config)
+    config = CONFIG
+    view = catalog_view(config, morning().state)
     for i, sid in enumerate(config.services):
         view.waiting[sid] = (i * 7) % 5 if i % 3 else 0
         view.estimate[sid] = (3 + i % 9, 5 + (i * 3) % 25)

@@ -12,14 +12,13 @@ import datetime as dt
 import logging
 import os
 import queue
-import random
 import secrets
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pygame
 
@@ -27,13 +26,16 @@ from base.screen.items import Item
 from base.screen.window import ScreenProgram
 from dispatcher.client import ApiError, DispatcherLink, LinkDown, StateMirror
 from dispatcher.domain.config import Config
-from dispatcher.domain.core import estimate_for_service
+from dispatcher.domain.core import estimate_for_service, initial_state
+from dispatcher.domain.model import QueueState
+from dispatcher.domain.serving import roster, windows_by_service
 from printer.config import PrinterConfig
 from printer.layout import window_ranges
 from printer.render import render_ticket
 from printer.setup import make_link_factory, profile_for
 from printer.worker import PrinterWorker
 
+from .autopilot import Autopilot
 from .config import KioskConfig
 from .flow import (
     DispatcherLink as LinkEvent,
@@ -51,32 +53,49 @@ from .flow import (
     Printed,
     PrinterState,
     ReportPrint,
-    Screen,
     Tap,
     Tick,
 )
 from .screens import DepartmentView, ServiceView, View, build, hit
-from .ticket import serving_windows, ticket_data
+from .ticket import ticket_data
 
 log = logging.getLogger("qms.kiosk")
 TICK_S = 0.5
 POLL_S = 0.02  # how often input is looked for while waiting (touch feedback stays < 100 ms)
 Clock = Callable[[], dt.datetime]
+# Told when a ticket's bytes are handed to the printer: (request id, ticket id).
+Handoff = Callable[[str, str], None]
 
 
-def catalog_view(config: Config) -> View:
+class TapSource(Protocol):
+    """Taps from somewhere other than the touchscreen (the demo's autopilot)."""
+
+    def poll(self, now: float, state: KioskState, view: View) -> Iterable[Tap]: ...
+
+
+def live_windows(config: Config, state: QueueState) -> dict[str, str]:
+    """Each business's windows now ("2～7"), by the dispatcher's own rule."""
+    return {sid: window_ranges(windows, "、", "～")
+            for sid, windows in windows_by_service(config, state, config.services).items()}
+
+
+def catalog_view(config: Config, state: QueueState | None = None) -> View:
+    """The catalog, with each business's windows on `state` (default: as configured)."""
     departments = tuple(
         DepartmentView(d.id, d.name, d.name_en, tuple(
             ServiceView(s.id, s.name, s.name_en, s.short_high_freq, s.minutes, s.materials)
             for s in d.services))
         for d in config.departments
     )
-    windows = {sid: window_ranges(serving_windows(config, sid), "、", "～")
-               for sid in config.services}
+    windows = live_windows(config, state or initial_state(config))
     return View(config.center.name, config.center.name_en, departments, windows=windows)
 
 
 class KioskApp(ScreenProgram):
+    """The kiosk's loop. `sources` add taps besides the touchscreen's (the demo's autopilot);
+    `on_handoff(request_id, ticket_id)` hears each ticket's bytes go to the printer (a
+    benchmark's probe). Each business's windows follow the mirrored state."""
+
     caption = "qms 取号机"
     default_size = (1280, 800)
     allowed_events = (pygame.QUIT, pygame.FINGERDOWN, pygame.FINGERUP, pygame.MOUSEBUTTONDOWN,
@@ -86,7 +105,8 @@ class KioskApp(ScreenProgram):
     def __init__(self, config: Config, settings: KioskConfig, printer_cfg: PrinterConfig,
                  link: DispatcherLink, printer: PrinterWorker, font: Path, *,
                  size: tuple[int, int] | None = None, fullscreen: bool = False,
-                 clock: Clock | None = None, prefix: str | None = None) -> None:
+                 clock: Clock | None = None, prefix: str | None = None,
+                 sources: Sequence[TapSource] = (), on_handoff: Handoff | None = None) -> None:
         super().__init__(font, size, fullscreen)
         self.config = config
         self.printer_cfg = printer_cfg
@@ -103,20 +123,17 @@ class KioskApp(ScreenProgram):
         self.state = KioskState()
         self.view = catalog_view(config)
         self.mirror = StateMirror(config)
+        self._roster: Hashable = None  # what the view's windows were computed from
+        self.sources = list(sources)
+        self.on_handoff = on_handoff
         self.profile = profile_for(printer_cfg)
         self.pending: dict[concurrent.futures.Future[Any], tuple[str, str]] = {}
         self.events: queue.Queue[Event] = queue.Queue()
         self.pressed: str | None = None
-        self._take_tapped = 0.0
         self.items: list[Item] = []
         self._drawn_key: Any = None
         self._last_tick = 0.0
         self.frames = 0
-        self.tap_times: dict[str, float] = {}  # request id -> when "take" was tapped
-        self.print_latency: list[float] = []  # tap → bytes handed to the printer, seconds
-        self.autopilot_s: float | None = None  # demo: a simulated resident every N seconds
-        self._script: list[tuple[float, str]] = []  # (due, target) taps of the autopilot
-        self._next_resident = 0.0
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -132,28 +149,15 @@ class KioskApp(ScreenProgram):
         self._poll_printer()
         self._poll_futures()
         now = time.monotonic()
-        self._autopilot(now)
+        for source in self.sources:
+            for tap in source.poll(now, self.state, self.view):
+                self.events.put(tap)
         if now - self._last_tick >= TICK_S:
             self._last_tick = now
             self.events.put(Tick())
         while not self.events.empty():
             self._handle(self.events.get())
         self.redraw()
-
-    def _autopilot(self, now: float) -> None:
-        """Demo residents: tap through home → department → business → take → done."""
-        if self.autopilot_s is None:
-            return
-        while self._script and self._script[0][0] <= now:
-            self.events.put(Tap(self._script.pop(0)[1]))
-        if self._script or self.state.screen is not Screen.HOME or now < self._next_resident:
-            return
-        dept = random.choice(self.view.departments)
-        service = random.choice(dept.services[:6])
-        steps = [f"dept:{dept.id}", f"service:{service.id}", "take"]
-        self._script = [(now + 0.8 * (i + 1), target) for i, target in enumerate(steps)]
-        self._script.append((now + 6.0, "done"))
-        self._next_resident = now + self.autopilot_s * random.uniform(0.6, 1.4)
 
     def _pygame_event(self, ev: pygame.event.Event) -> None:
         if ev.type == pygame.QUIT:
@@ -181,16 +185,10 @@ class KioskApp(ScreenProgram):
             return
         pressed, self.pressed = self.pressed, None
         if target is not None and target == pressed:
-            if target == "take":
-                self._take_tapped = time.perf_counter()
             self.events.put(Tap(target))
 
     def _handle(self, event: Event) -> None:
-        before = self.state
         self.state, effects = self.flow.handle(self.state, event, self.clock())
-        if isinstance(event, Tap) and event.target == "take" and self.state.request_id and \
-                self.state.request_id != before.request_id:
-            self.tap_times[self.state.request_id] = self._take_tapped or time.perf_counter()
         for effect in effects:
             self._run(effect)
 
@@ -201,13 +199,14 @@ class KioskApp(ScreenProgram):
                 sign_language=effect.sign_language))
             self._track(future, "issue", effect.request_id)
         elif isinstance(effect, Print):
-            ticket = ticket_data(self.config, self.printer_cfg, effect.reply, effect.lang)
+            ticket = ticket_data(self.config, self.printer_cfg, effect.reply, effect.lang,
+                                 state=self.mirror.state)
             data = render_ticket(ticket, self.profile, self.font)
-            tapped = self.tap_times.pop(self.state.request_id or "", None)
             future = self.printer.submit(data)
-            if tapped is not None:
-                self.print_latency.append(time.perf_counter() - tapped)
-            self._track(future, "print", effect.reply["ticket"]["id"])
+            ticket_id = effect.reply["ticket"]["id"]
+            if self.on_handoff is not None:
+                self.on_handoff(self.state.request_id or "", ticket_id)
+            self._track(future, "print", ticket_id)
         elif isinstance(effect, ReportPrint):
             future = self.link.submit(lambda c: c.report_print(
                 effect.ticket_id, effect.printed, effect.error or None))
@@ -249,6 +248,9 @@ class KioskApp(ScreenProgram):
             self.view.waiting = dict(state.waiting_by_service)
             self.view.estimate = {sid: estimate_for_service(self.config, state, sid)
                                   for sid in self.config.services}
+            if roster(state) != self._roster:  # someone signed in or out, paused, resumed
+                self._roster = roster(state)
+                self.view.windows = live_windows(self.config, state)
             self._drawn_key = None
 
     def _poll_printer(self) -> None:
@@ -282,9 +284,10 @@ def run_kiosk(config: Config, settings: KioskConfig, printer_cfg: PrinterConfig,
     printer = PrinterWorker(make_link_factory(printer_cfg, state, font)).start()
     link = DispatcherLink(settings.dispatcher, device.token, device=device.name,
                           retry_for=10.0).start()
+    sources = [Autopilot(residents_s)] if residents_s else []
     app = KioskApp(config, settings, printer_cfg, link, printer, font, size=settings.size,
-                   fullscreen=settings.fullscreen and not os.environ.get("QMS_WINDOWED"))
-    app.autopilot_s = residents_s
+                   fullscreen=settings.fullscreen and not os.environ.get("QMS_WINDOWED"),
+                   sources=sources)
     if printer_cfg.transport == "fake":
         print(f"qms kiosk: the fake printer writes each ticket (.bin) and its preview (.png) to "
               f"{state / printer_cfg.fake_dir}", flush=True)

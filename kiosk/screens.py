@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from base.screen.items import INK, MIN_TARGET, MIN_TEXT, Item, Rect
+from printer.layout import window_ranges
 
 from .flow import KioskState, Screen
 from .texts import t
@@ -53,7 +55,7 @@ class View:
     departments: tuple[DepartmentView, ...]
     waiting: dict[str, int] = field(default_factory=dict)  # service id -> waiting
     estimate: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> (ahead, min)
-    windows: dict[str, str] = field(default_factory=dict)  # service id -> "1～8"
+    windows: dict[str, str] = field(default_factory=dict)  # service id -> "1～8", live
 
     def department(self, dept_id: str | None) -> DepartmentView | None:
         return next((d for d in self.departments if d.id == dept_id), None)
@@ -249,6 +251,13 @@ def _service(state: KioskState, view: View, f: _Frame) -> list[Item]:
                       f.px(24), bold=True, align="left"))
     materials = s.materials if s else ()
     line_h = f.px(34)
+    windows = view.windows.get(state.service or "", "")
+    if windows:  # where this business is served now, at the foot of the checklist
+        where_h = f.px(40)
+        h -= where_h
+        items.append(Item((x + pad, y + h, w - 2 * pad, where_h - pad // 2),
+                          t(lang, "go_to", windows=windows), f.px(24), fg=BLUE, bold=True,
+                          align="left"))
     avail = (h - f.px(34) - pad) // line_h
     if not materials:
         items.append(Item((x + pad, y + f.px(40), w - 2 * pad, line_h), t(lang, "no_materials"),
@@ -336,8 +345,7 @@ def _done(state: KioskState, view: View, f: _Frame) -> list[Item]:
         (_name(lang, s.name, s.name_en) if s else "", f.px(30), True),
         (t(lang, "ahead", n=reply.get("ahead", 0), m=reply.get("est_wait_min", 0)), f.px(24),
          False),
-        (t(lang, "go_to", windows=view.windows.get(ticket.get("service_id", ""), "")),
-         f.px(24), False),
+        (t(lang, "go_to", windows=_answer_windows(reply, view)), f.px(24), False),
         (t(lang, "wait_hall"), f.px(24), False),
     ]
     line_h = (f.h - bottom - y2 - pad) // len(rest)
@@ -345,6 +353,14 @@ def _done(state: KioskState, view: View, f: _Frame) -> list[Item]:
         items.append(Item((pad, y2 + i * line_h, f.w - 2 * pad, line_h), text, size,
                           bold=bold))
     return items + bottom_items
+
+
+def _answer_windows(reply: dict[str, Any], view: View) -> str:
+    """The windows the dispatcher's answer names (as printed), else the live ones."""
+    windows = reply.get("windows")
+    if isinstance(windows, list):
+        return window_ranges(tuple(windows), "、", "～")
+    return view.windows.get(reply.get("ticket", {}).get("service_id", ""), "")
 
 
 def _paused(state: KioskState, view: View, f: _Frame) -> list[Item]:

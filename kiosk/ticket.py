@@ -5,26 +5,29 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from dispatcher.domain.config import Config, SkillLevel
+from dispatcher.domain.config import Config
+from dispatcher.domain.core import initial_state
+from dispatcher.domain.model import QueueState
+from dispatcher.domain.serving import serving_windows
 from printer.config import PrinterConfig
 from printer.layout import TicketData
 
 
-def serving_windows(config: Config, service_id: str) -> tuple[int, ...]:
-    """The windows whose staff can handle a business (all, when skills are not used)."""
-    if "skills" not in config.policy.rules:
-        return tuple(w.number for w in config.windows)
-    out = []
-    for w in config.windows:
-        if w.staff_id is None or config.staff_member(w.staff_id).level(service_id) > \
-                SkillLevel.CANNOT:
-            out.append(w.number)
-    return tuple(out)
+def answer_windows(config: Config, reply: dict[str, Any],
+                   state: QueueState | None = None) -> tuple[int, ...]:
+    """The windows an answer of POST /tickets names. A dispatcher too old to send them: the
+    same rule on `state` (the kiosk's mirror), else on the windows as configured."""
+    windows = reply.get("windows")
+    if isinstance(windows, list):
+        return tuple(int(n) for n in windows)
+    service_id = reply["ticket"]["service_id"]
+    return serving_windows(config, state or initial_state(config), service_id)
 
 
 def ticket_data(config: Config, cfg: PrinterConfig, reply: dict[str, Any], lang: str = "zh",
-                reprint: bool = False) -> TicketData:
-    """What to print for an answer of POST /tickets (`{"ticket", "ahead", "est_wait_min"}`)."""
+                reprint: bool = False, state: QueueState | None = None) -> TicketData:
+    """What to print for an answer of POST /tickets (`{"ticket", "ahead", "est_wait_min",
+    "windows"}`); `state` (the kiosk's mirror) stands in for `windows` if the answer lacks it."""
     ticket = reply["ticket"]
     service = config.services[ticket["service_id"]]
     qr = cfg.qr.format(id=ticket["id"], number=ticket["number"]) if cfg.qr else None
@@ -36,7 +39,7 @@ def ticket_data(config: Config, cfg: PrinterConfig, reply: dict[str, Any], lang:
         issued_at=dt.datetime.fromisoformat(ticket["issued_at"]).astimezone(config.center.tz),
         ahead=int(reply.get("ahead", 0)),
         est_wait_min=int(reply.get("est_wait_min", 0)),
-        windows=serving_windows(config, service.id),
+        windows=answer_windows(config, reply, state),
         sign_language=bool(ticket.get("sign_language")),
         materials=service.materials if cfg.prints_materials(service.id) else (),
         qr=qr,
@@ -56,5 +59,6 @@ def sample_ticket(config: Config, cfg: PrinterConfig, now: dt.datetime | None = 
                    "service_id": service.id, "issued_at": issued.isoformat(),
                    "sign_language": True},
         "ahead": 3, "est_wait_min": 8,
+        "windows": list(serving_windows(config, initial_state(config), service.id)),
     }
     return ticket_data(config, cfg, reply)

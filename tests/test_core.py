@@ -34,6 +34,25 @@ def test_issued_ticket_reply_has_ahead_and_estimated_wait() -> None:
     assert reply["est_wait_min"] == 5  # 2 × 10 min shared by 4 windows, rounded up
 
 
+def test_issued_ticket_reply_names_the_windows_serving_it_now() -> None:
+    desk = Desk()  # s4 at window 4 cannot do 住房
+    reply = desk.run(c.IssueTicket(request_id="k-1", service_id="zf-lianzu")).reply
+    assert reply["windows"] == [1, 2, 3]
+    desk.run(c.Pause(request_id="p", window=3))
+    desk.run(c.SignIn(request_id="s", window=4, staff_id="s3"))
+    reply = desk.run(c.IssueTicket(request_id="k-2", service_id="zf-lianzu")).reply
+    assert reply["windows"] == [1, 2, 4]  # window 3 paused, window 4 able now
+
+
+def test_a_ticket_nobody_signed_in_can_serve_is_refused() -> None:
+    desk = Desk()
+    for n in (1, 2, 3):
+        desk.run(c.SignIn(request_id=f"s{n}", window=n, staff_id="s4"))
+    with pytest.raises(CommandError) as err:
+        desk.run(c.IssueTicket(request_id="k", service_id="zf-lianzu"))
+    assert err.value.code == "cannot_serve"
+
+
 def test_call_next_finishes_current_and_calls_next() -> None:
     desk = Desk(small_config(rules=[]))
     desk.issue("sb-card")
@@ -188,6 +207,9 @@ def test_a_repeated_request_id_returns_the_first_answer_and_changes_nothing() ->
     assert again.repeated and again.events == ()
     assert again.reply == first.reply
     assert len(desk.core.state.tickets) == 1
+    desk.run(c.Pause(request_id="p", window=3))
+    later = desk.run(c.IssueTicket(request_id="kiosk-1-77", service_id="sb-card"))
+    assert later.reply["windows"] == first.reply["windows"] == [1, 2, 3, 4]  # the first answer
 
 
 def test_a_request_id_reused_for_another_request_is_refused() -> None:

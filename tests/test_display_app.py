@@ -52,8 +52,7 @@ class Rig:
         self.app = HallApp(CONFIG, CONFIG.display, self.link, FONT, size=(1366, 768),
                            announcer=self.spoken)  # type: ignore[arg-type]
         self.callers = CallerPanel(
-            lambda n, verb: self.caller_link.submit(lambda c: c.window(n, verb)),
-            self.app.window_status).start()
+            lambda n, verb: self.caller_link.submit(lambda c: c.window(n, verb))).start()
         self.app.callers = self.callers
         self.app.open()
 
@@ -140,6 +139,35 @@ def test_demo_keys_call_through_the_caller_device(rig: Rig) -> None:
     pygame.event.post(pygame.event.Event(pygame.KEYDOWN, {"key": pygame.K_3, "unicode": "3",
                                                           "mod": 0, "scancode": 0}))
     rig.run_until(lambda: rig.spoken.calls == [("B001", 3)])
+
+
+def test_the_hall_loop_pushes_each_windows_led_status_to_the_buttons(rig: Rig) -> None:
+    rig.issue(1)
+    assert rig.callers.status(3) == "idle"
+    rig.call(3)
+    rig.run_until(lambda: rig.callers.status(3) == "serving")
+    rig.live.call("POST", "/windows/3/pause", {"request_id": "p3"}, HALL)
+    rig.run_until(lambda: rig.callers.status(3) == "paused")
+    assert rig.callers.status(1) == "idle"
+    # The pause button now resumes: the panel goes by what the loop pushed.
+    rig.callers.press(3, "pause")
+    rig.run_until(lambda: rig.callers.status(3) == "idle")
+    assert rig.live.call("GET", "/state", token=SCREEN)[1]["windows"][2]["status"] == "open"
+
+
+def test_the_hall_shows_the_windows_serving_each_department_live(rig: Rig) -> None:
+    def row(name: str) -> list[str]:
+        texts = rig.texts()
+        i = texts.index(name)
+        return texts[i:i + 3]
+
+    assert row("住房保障") == ["住房保障", "0 人", "1～3 号窗"]  # s4 at window 4 cannot
+    status, _ = rig.live.call("POST", "/windows/3/sign-in",
+                              {"request_id": "s", "staff_id": "s4"}, HALL)
+    assert status == 200
+    rig.run_until(lambda: row("住房保障")[2] == "1、2 号窗")
+    rig.live.call("POST", "/windows/3/sign-in", {"request_id": "s3", "staff_id": "s3"}, HALL)
+    rig.run_until(lambda: row("住房保障")[2] == "1～3 号窗")
 
 
 def test_the_real_announcer_queue_plugs_in(tmp_path: Path) -> None:

@@ -24,11 +24,14 @@ PINS = [WindowPins(3, call_next=5, recall=6, no_show=13, pause=19, led=26)]
 
 
 class FakeDispatcher:
+    """Answers presses; like the hall loop, pushes the window's new status to the panel."""
+
     def __init__(self) -> None:
         self.calls: list[tuple[int, str]] = []
         self.down = False
         self.delay = 0.0
         self.status = "idle"
+        self.panel: CallerPanel | None = None
 
     def submit(self, window: int, verb: str) -> concurrent.futures.Future[Any]:
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
@@ -41,6 +44,8 @@ class FakeDispatcher:
             self.calls.append((window, verb))
             self.status = {"call-next": "serving", "pause": "paused", "resume": "idle"}.get(
                 verb, self.status)
+            if self.panel is not None:
+                self.panel.show(window, self.status)
             future.set_result({"ok": True})
 
         threading.Thread(target=answer, daemon=True).start()
@@ -58,7 +63,8 @@ def wait_until(check: Callable[[], bool], timeout: float = 5.0) -> None:
 def rig() -> Iterator[tuple[MockFactory, FakeDispatcher, CallerPanel]]:
     factory = MockFactory()
     dispatcher = FakeDispatcher()
-    panel = CallerPanel(dispatcher.submit, lambda n: dispatcher.status).start()
+    panel = CallerPanel(dispatcher.submit).start()
+    dispatcher.panel = panel
     panel.attach_gpio(PINS, factory)
     yield factory, dispatcher, panel
     panel.stop()
@@ -140,17 +146,32 @@ def test_a_failed_press_is_shown_and_kept(rig: Any) -> None:
     assert changes >= 3  # 0.1 s on/off: about five changes, fewer on a busy machine
 
 
-def test_leds_follow_the_window(rig: Any) -> None:
+def test_the_pause_button_goes_by_the_status_the_hall_pushed(rig: Any) -> None:
     factory, dispatcher, panel = rig
+    dispatcher.panel = None  # nobody else tells the panel anything
+    panel.show(3, "paused")  # say, paused from the console
+    press(factory, 19)
+    wait_until(lambda: dispatcher.calls == [(3, "resume")])
+    time.sleep(0.35)
+    press(factory, 19)  # nothing pushed since: still "paused" as far as the panel knows
+    wait_until(lambda: dispatcher.calls == [(3, "resume"), (3, "resume")])
+    assert panel.status(3) == "paused" and panel.status(4) == "idle"
+
+
+def test_an_unknown_status_is_refused(rig: Any) -> None:
+    _, _, panel = rig
+    with pytest.raises(ValueError, match="unknown window status"):
+        panel.show(3, "busy")
+
+
+def test_leds_follow_the_pushed_status(rig: Any) -> None:
+    factory, _dispatcher, panel = rig
     led = factory.pin(26)
-    dispatcher.status = "serving"
-    panel.show(3)
+    panel.show(3, "serving")
     assert led.state
-    dispatcher.status = "idle"
-    panel.show(3)
+    panel.show(3, "idle")
     assert not led.state
-    dispatcher.status = "paused"
-    panel.show(3)
+    panel.show(3, "paused")
     seen = set()
     end = time.monotonic() + 1.2
     while time.monotonic() < end:

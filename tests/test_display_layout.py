@@ -15,7 +15,7 @@ import pytest
 from base.fonts import find_font
 from base.screen.items import Item
 from base.screen.painter import Painter
-from display.hall import HallView, build_hall
+from display.hall import HallView, build_hall, windows_text
 from qms.config import ConfigError, parse_config
 
 from .helpers import SMALL_TOML
@@ -121,6 +121,48 @@ def test_paused_windows_and_the_sign_language_mark_are_shown() -> None:
     assert texts.count("暂停服务") == 2
     sign_texts = [i.text for i in build_hall(VIEWS["sign"], 1920, 1080)]
     assert "手语" in sign_texts
+
+
+def test_each_department_shows_how_many_wait_and_the_windows_serving_it() -> None:
+    # In the screenshots' morning s08 (医保, 社保, 一网通办 only) sits at windows 3 and 8.
+    texts = [i.text for i in build_hall(VIEWS["idle"], 1920, 1080)]
+    i = texts.index("民政救助")
+    assert texts[i + 1].endswith(" 人") and texts[i + 2] == "1、2、4～7 号窗"
+    i = texts.index("医疗保险")
+    assert texts[i + 2] == "1～8 号窗"
+    paused = [i.text for i in build_hall(VIEWS["paused"], 1920, 1080)]  # 3 and 6 paused
+    assert paused[paused.index("民政救助") + 2] == "1、2、4、5、7 号窗"
+
+
+def test_a_department_no_window_can_serve_says_so() -> None:
+    view = SHOTS.view(SHOTS.morning(0))
+    view.dept_windows = {**view.dept_windows, "minzheng": ()}
+    texts = [i.text for i in build_hall(view, 1920, 1080)]
+    assert texts[texts.index("民政救助") + 2] == "暂无窗口"
+
+
+def test_window_lists_read_like_the_ticket() -> None:
+    assert windows_text([1, 2, 3, 5, 7, 8]) == "1～3、5、7、8"
+    assert windows_text([4, 2]) == "2、4"
+    assert windows_text([2, 3, 4, 5, 6, 7], ", ", "-") == "2-7"
+    assert windows_text([]) == ""
+
+
+@pytest.mark.skipif(FONT is None, reason="no CJK font")
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("name", list(VIEWS))
+def test_no_department_text_is_cut_off(name: str, size: tuple[int, int]) -> None:
+    assert FONT is not None
+    painter = Painter(FONT, min(size) / 480)
+    view = VIEWS[name]
+    names = {d[1] for d in view.departments}
+    items = build_hall(view, *size)
+    first = next(i for i, item in enumerate(items) if item.text in names)
+    for item in items[first:]:
+        if item.text:
+            fitted, lines = painter.fit(item)
+            assert lines == [item.text], (item.text, lines)
+            assert fitted >= 0.02 * size[1], (item.text, fitted)  # ≥ 2% of the height
 
 
 def test_the_lost_link_is_marked() -> None:

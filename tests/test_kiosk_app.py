@@ -7,9 +7,11 @@ import os
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
+import random
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pygame
 import pytest
@@ -17,30 +19,37 @@ import pytest
 from base.fonts import find_font
 from dispatcher.client import DispatcherLink
 from kiosk.app import KioskApp
+from kiosk.autopilot import Autopilot
 from kiosk.flow import Screen
+from kiosk.ticket import ticket_data
 from printer.fake import FakePrinter
 from printer.worker import PrinterWorker
+from qms.config import QmsConfig, load_config
 
 from .escpos_walker import walk
 from .helpers import KIOSK, SCREEN, small_config
 from .live import LiveDispatcher
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "center.toml"
 
 FONT = find_font()
 pytestmark = pytest.mark.skipif(FONT is None, reason="no CJK font: ./bootstrap.sh installs it")
 
 
 class Harness:
-    def __init__(self, tmp: Path, size: tuple[int, int] = (800, 480)) -> None:
-        self.config = small_config()
+    def __init__(self, tmp: Path, size: tuple[int, int] = (800, 480),
+                 config: QmsConfig | None = None, token: str = KIOSK,
+                 **app_options: Any) -> None:
+        self.config = config or small_config()
         self.live = LiveDispatcher(self.config, tmp / "qms.db").start()
         self.fake = FakePrinter(tmp / "printer")
         self.printer = PrinterWorker(lambda: self.fake, poll_s=0.05, backoff_base_s=0.05,
                                      backoff_cap_s=0.2).start()
-        self.link = DispatcherLink(self.live.url, KIOSK, retry_for=2.0).start()
+        self.link = DispatcherLink(self.live.url, token, retry_for=2.0).start()
         assert FONT is not None
         self.app = KioskApp(self.config, self.config.kiosk, self.config.printer, self.link,
                             self.printer, FONT, size=size,
-                            prefix="kiosk-1-test")
+                            prefix="kiosk-1-test", **app_options)
         self.app.open()
 
     def close(self) -> None:
@@ -81,10 +90,14 @@ class Harness:
         return state
 
 
+def started(h: Harness) -> Harness:
+    h.run_until(lambda: h.app.state.dispatcher_up and h.app.state.screen is Screen.HOME)
+    return h
+
+
 @pytest.fixture
 def kiosk(tmp_path: Path) -> Iterator[Harness]:
-    h = Harness(tmp_path)
-    h.run_until(lambda: h.app.state.dispatcher_up and h.app.state.screen is Screen.HOME)
+    h = started(Harness(tmp_path))
     yield h
     h.close()
 
@@ -216,3 +229,127 @@ def test_qms_kiosk_starts_from_its_config_and_stops_on_sigterm(tmp_path: Path) -
         assert proc.stderr is not None and "Traceback" not in proc.stderr.read()
     finally:
         live.stop()
+
+
+def token_of(config: QmsConfig, role: str) -> str:
+    return next(d.token for d in config.devices if d.role == role)
+
+
+def wait_reported(k: Harness, ticket_id: str) -> None:
+    """Until the kiosk has told the dispatcher the ticket printed (nothing left in flight)."""
+    token = token_of(k.config, "display")
+    k.run_until(lambda: k.live.call("GET", f"/tickets/{ticket_id}", token=token)[1]
+                ["ticket"]["print_status"] == "printed")
+
+
+def test_the_handoff_hook_hears_each_ticket_as_its_bytes_go_to_the_printer(
+    tmp_path: Path,
+) -> None:
+    heard: list[tuple[str, str]] = []
+    h = started(Harness(tmp_path, on_handoff=lambda rid, tid: heard.append((rid, tid))))
+    try:
+        take_number(h)
+        h.run_until(lambda: bool(heard))
+        assert heard == [("kiosk-1-test-1", "2026-11-30-A001")]
+        h.run_until(lambda: h.app.state.screen is Screen.DONE)
+        assert len(h.fake.jobs) == 1 and len(heard) == 1
+        wait_reported(h, heard[0][1])
+    finally:
+        h.close()
+
+
+def test_the_demo_autopilot_walks_a_resident_from_home_to_done() -> None:
+    from kiosk.app import catalog_view
+    from kiosk.flow import KioskState
+
+    view = catalog_view(small_config())
+    pilot = Autopilot(30.0, random.Random(3))
+    home = KioskState(screen=Screen.HOME)
+    assert pilot.poll(100.0, home, view) == []  # a resident walks up: the taps are planned
+    taps = [tap.target for now in (100.8, 101.6, 102.4, 106.0)
+            for tap in pilot.poll(now, KioskState(screen=Screen.SERVICE), view)]
+    assert [t.partition(":")[0] for t in taps] == ["dept", "service", "take", "done"]
+    dept = view.department(taps[0].partition(":")[2])
+    assert dept is not None and view.service(taps[1].partition(":")[2]) in dept.services
+    assert pilot.poll(110.0, home, view) == []  # the next one comes 18–42 s later
+    assert pilot.poll(150.0, home, view) == []
+    assert [t.target[:5] for t in pilot.poll(150.8, home, view)] == ["dept:"]
+
+
+def test_the_demo_autopilot_takes_numbers_through_the_app(tmp_path: Path) -> None:
+    h = started(Harness(tmp_path, sources=[Autopilot(0.1, random.Random(7))]))
+    try:
+        h.run_until(lambda: len(h.fake.jobs) == 1, timeout=10)
+        h.run_until(lambda: h.app.state.screen is Screen.DONE)
+        tickets = h.live.call("GET", "/tickets", token=SCREEN)[1]["tickets"]
+        assert len(tickets) == 1
+        wait_reported(h, tickets[0]["id"])
+    finally:
+        h.close()
+
+
+# -- the windows a resident is sent to follow who is signed in -----------------------------
+
+DIBAO = "minzheng-dibao"  # 民政救助 · 最低生活保障申请; staff s08 cannot do 民政
+
+
+def sign_in(k: Harness, window: int, staff_id: str | None) -> None:
+    token = token_of(k.config, "caller")
+    status, _ = k.live.call("POST", f"/windows/{window}/sign-in",
+                            {"request_id": f"in-{window}-{staff_id}-{time.monotonic()}",
+                             "staff_id": staff_id}, token)
+    assert status == 200
+    k.run_until(lambda: k.app.mirror.state is not None and
+                k.app.mirror.state.windows[window].staff_id == staff_id)
+
+
+def take_dibao(k: Harness) -> tuple[str, dict[str, Any], list[str]]:
+    """A 低保 ticket by touch: (the business screen's window line, the answer, the paper)."""
+    jobs = len(k.fake.jobs)
+    k.tap("dept:minzheng")
+    k.tap(f"service:{DIBAO}")
+    assert k.app.state.screen is Screen.SERVICE
+    where = next(t for t in k.texts() if t.startswith("请到"))
+    k.tap("take")
+    k.run_until(lambda: k.app.state.screen is Screen.DONE and len(k.fake.jobs) > jobs)
+    reply = k.app.state.ticket
+    assert reply is not None
+    paper = [line.text for line in walk(k.fake.jobs[-1], "gb18030").lines]
+    assert any(t.startswith("请到") and t == where for t in k.texts())  # the number screen too
+    wait_reported(k, reply["ticket"]["id"])
+    k.tap("done")
+    return where, reply, paper
+
+
+def test_a_window_whose_staff_cannot_serve_is_named_nowhere_until_it_can(
+    tmp_path: Path,
+) -> None:
+    config = load_config(EXAMPLE)
+    k = started(Harness(tmp_path, config=config, token=token_of(config, "kiosk")))
+    try:
+        sign_in(k, 1, "s08")  # 孙佳怡: 医保, 社保, 一网通办 only
+        where, reply, paper = take_dibao(k)
+        assert where == "请到 2～7 号窗口办理"  # s08 sits at window 8 too
+        assert reply["windows"] == [2, 3, 4, 5, 6, 7]
+        assert "办理窗口：2～7 号" in paper
+        printed = ticket_data(config, config.printer, reply)
+        assert printed.windows == (2, 3, 4, 5, 6, 7)
+        status, direct = k.live.call("POST", "/tickets", {"request_id": "direct",
+                                                           "service_id": DIBAO},
+                                     token_of(config, "kiosk"))
+        assert status == 201 and direct["windows"] == [2, 3, 4, 5, 6, 7]
+
+        sign_in(k, 1, None)  # s08 signs out: nobody limits window 1
+        where, reply, paper = take_dibao(k)
+        assert where == "请到 1～7 号窗口办理"
+        assert reply["windows"] == [1, 2, 3, 4, 5, 6, 7]
+        assert "办理窗口：1～7 号" in paper
+
+        sign_in(k, 1, "s08")
+        sign_in(k, 1, "s07")  # someone able (民政 preferred) takes the seat
+        where, reply, paper = take_dibao(k)
+        assert where == "请到 1～7 号窗口办理"
+        assert reply["windows"] == [1, 2, 3, 4, 5, 6, 7]
+        assert "办理窗口：1～7 号" in paper
+    finally:
+        k.close()

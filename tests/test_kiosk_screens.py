@@ -79,3 +79,22 @@ def test_kiosk_text_has_at_least_7_to_1_contrast(name: str) -> None:
         if item.text:
             ratio = contrast(item.fg, background_of(item, items))
             assert ratio >= 7.0, (item.text, item.fg, round(ratio, 2))
+
+
+def test_the_business_screen_names_the_windows_serving_it_now() -> None:
+    state = SHOTS.STATES["service"]
+    texts = [i.text for i in build(state, VIEW, 800, 480)]
+    assert f"请到 {VIEW.windows['yibao-dabing']} 号窗口办理" in texts
+    assert VIEW.windows["yibao-dabing"] == "1、2、4～8"  # window 3 is paused in the shots
+
+
+def test_the_number_screen_names_the_windows_of_the_answer_as_printed() -> None:
+    import dataclasses
+
+    state = SHOTS.STATES["done"]
+    reply = {**state.ticket, "windows": [5, 6, 7]}
+    texts = [i.text for i in build(dataclasses.replace(state, ticket=reply), VIEW, 800, 480)]
+    assert "请到 5～7 号窗口办理" in texts
+    old = {k: v for k, v in state.ticket.items() if k != "windows"}  # an older dispatcher
+    texts = [i.text for i in build(dataclasses.replace(state, ticket=old), VIEW, 800, 480)]
+    assert f"请到 {VIEW.windows['yibao-dabing']} 号窗口办理" in texts

@@ -25,6 +25,7 @@ def test_printer_test_writes_the_sample_tickets_bytes(
     w = walk(out.read_bytes(), "gb18030")
     texts = [line.text for line in w.lines]
     assert "宝山路街道社区事务受理服务中心" in texts and "医保大病登记" in texts
+    assert "办理窗口：1～8 号" in texts  # the windows as configured at the start of a day
     assert w.qr_payloads and w.qr_payloads[0].startswith(b"QMS:")
     assert w.cuts == 1
 
@@ -77,3 +78,23 @@ def test_materials_can_be_printed_for_some_businesses_only() -> None:
                           '["zf-lianzu"]\n')
     assert config.printer.prints_materials("zf-lianzu")
     assert not config.printer.prints_materials("sb-card")
+
+
+def test_a_ticket_prints_the_windows_of_the_answer_else_those_of_the_mirror() -> None:
+    import datetime as dt
+
+    from dispatcher.domain import commands as c
+    from dispatcher.domain.core import QueueCore
+    from kiosk.ticket import ticket_data
+    from qms.config import load_config
+
+    config = load_config(EXAMPLE)
+    core = QueueCore(config)
+    now = dt.datetime(2026, 11, 30, 9, 0, tzinfo=config.center.tz)
+    core.handle(c.SignIn(request_id="s08", window=1, staff_id="s08"), now)
+    reply = core.handle(c.IssueTicket(request_id="t", service_id="minzheng-dibao"), now).reply
+    assert ticket_data(config, config.printer, reply).windows == (2, 3, 4, 5, 6, 7)
+    old = {k: v for k, v in reply.items() if k != "windows"}  # a dispatcher before `windows`
+    assert ticket_data(config, config.printer, old, state=core.state).windows == (
+        2, 3, 4, 5, 6, 7)
+    assert ticket_data(config, config.printer, old).windows == (1, 2, 3, 4, 5, 6, 7)

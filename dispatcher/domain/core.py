@@ -34,7 +34,8 @@ from dispatcher.domain.model import (
     WindowState,
     WindowStatus,
 )
-from dispatcher.domain.policy import can_serve, choose_next, green_channel_active
+from dispatcher.domain.policy import choose_next, green_channel_active
+from dispatcher.domain.serving import can_serve, serving_windows
 
 RECENT_CALLS_KEPT = 20
 MAX_REQUEST_ID = 128
@@ -310,7 +311,7 @@ class QueueCore:
             # Appointments (预约) are not imported yet, so no booking code can be valid.
             raise CommandError("unknown_appointment",
                                f"no appointment with code {cmd.appointment_code!r}")
-        if not any(can_serve(self.config, w, service.id) for w in state.windows.values()):
+        if not serving_windows(self.config, state, service.id):
             raise CommandError("cannot_serve", f"no window can serve {service.name} today")
         assert state.business_day is not None
         n = state.counters.get(service.prefix, 0) + 1
@@ -327,7 +328,8 @@ class QueueCore:
         def reply(s: QueueState) -> dict[str, Any]:
             ahead, minutes = estimate_wait(config, s, s.tickets[ticket_id])
             return {"ticket": s.tickets[ticket_id].to_dict(), "ahead": ahead,
-                    "est_wait_min": minutes}
+                    "est_wait_min": minutes,
+                    "windows": list(serving_windows(config, s, service.id))}
 
         return [event], reply
 

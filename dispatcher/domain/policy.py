@@ -8,8 +8,9 @@ it favours, so within one business the order of issue is always kept.
 Eligibility (each part only when its rule is enabled):
 
 * a ticket transferred to another window is reserved for that window while it is open;
-* ``skills``: the signed-in staff must be able to do the business (level above ``cannot``);
-  ``low`` business is eligible only when nothing of a higher level is eligible;
+* ``skills``: the signed-in staff must be able to do the business (`serving.can_serve`, the
+  same rule that tells residents their windows); ``low`` business is eligible only when
+  nothing of a higher level is eligible;
 * ``green_channel`` while active: an ordinary window leaves the channel's business to the green
   windows, unless the ticket has waited ``max_wait_min`` or no green window is open.
 
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field
 
 from dispatcher.domain.config import Config, SkillLevel, Staff
 from dispatcher.domain.model import QueueState, Ticket, WindowState, WindowStatus
+from dispatcher.domain.serving import limiting_staff, serves
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class _Context:
     state: QueueState
     window: WindowState
     now: dt.datetime
-    staff: Staff | None  # only when the skills rule is on
+    staff: Staff | None  # whose skills limit the window (None: nothing limits it)
     gc_active: bool
     gc_services: frozenset[str]
     gc_limit: dt.timedelta
@@ -65,7 +67,7 @@ class _Context:
         window = state.windows[window_no]
         return cls(
             config=config, state=state, window=window, now=now,
-            staff=staff_at(config, window) if "skills" in rules else None,
+            staff=limiting_staff(config, window),
             gc_active="green_channel" in rules and green_channel_active(config, state, now),
             gc_services=frozenset(config.green_channel.service_ids),
             gc_limit=dt.timedelta(minutes=config.green_channel.max_wait_min),
@@ -86,23 +88,6 @@ def green_channel_active(config: Config, state: QueueState, now: dt.datetime) ->
     return any(r.contains(local) for r in config.green_channel.schedule)
 
 
-def staff_at(config: Config, window: WindowState) -> Staff | None:
-    if window.staff_id is None:
-        return None
-    try:
-        return config.staff_member(window.staff_id)
-    except KeyError:
-        return None
-
-
-def can_serve(config: Config, window: WindowState, service_id: str) -> bool:
-    """Could this window ever call this business (skills permitting)?"""
-    if "skills" not in config.policy.rules:
-        return True
-    staff = staff_at(config, window)
-    return staff is None or staff.level(service_id) > SkillLevel.CANNOT
-
-
 def _candidates(ctx: _Context) -> Iterator[Ticket]:
     """Eligible tickets in plain order; `low`-skill ones are set aside in ctx.low."""
     window_no = ctx.window.number
@@ -121,13 +106,11 @@ def _candidates(ctx: _Context) -> Iterator[Ticket]:
             and ctx.now - ticket.issued_at < ctx.gc_limit
         ):
             continue
-        if ctx.staff is not None:
-            level = ctx.staff.level(ticket.service_id)
-            if level == SkillLevel.CANNOT:
-                continue
-            if level == SkillLevel.LOW:
-                ctx.low.append(ticket)
-                continue
+        if not serves(ctx.staff, ticket.service_id):
+            continue
+        if ctx.staff is not None and ctx.staff.level(ticket.service_id) == SkillLevel.LOW:
+            ctx.low.append(ticket)
+            continue
         yield ticket
 
 
@@ -165,7 +148,7 @@ def _pick(ctx: _Context, candidates: Iterable[Ticket]) -> Choice | None:
     rules = ctx.config.policy.rules
     tests = [(name, PREDICATE_RULES[name][1]) for name in rules
              if name in PREDICATE_RULES and PREDICATE_RULES[name][0](ctx)]
-    staff = ctx.staff if "skills" in rules else None
+    staff = ctx.staff
     found: dict[str, Ticket] = {}
     first: Ticket | None = None
     best: tuple[SkillLevel, Ticket] | None = None
