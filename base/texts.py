@@ -3,7 +3,7 @@ role's table (the kiosk's screens, the hall screen, the printed ticket)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 DEFAULT_LANG = "zh"
 
@@ -33,3 +33,15 @@ class Labels:
     @property
     def languages(self) -> tuple[str, ...]:
         return tuple(self._tables)
+
+
+def number_ranges(numbers: Iterable[int], sep: str = "、", dash: str = "～") -> str:
+    """(1, 2, 3, 5, 7, 8, 9) → "1～3、5、7～9": runs of three or more as a range."""
+    runs: list[list[int]] = []
+    for n in sorted(set(numbers)):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return sep.join(f"{r[0]}{dash}{r[-1]}" if len(r) > 2 else sep.join(map(str, r))
+                    for r in runs)

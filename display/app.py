@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable, Hashable
@@ -232,8 +231,6 @@ class HallApp(ScreenProgram):
 
 def run_display(config: Config, cfg: DisplayConfig, *, state: Path, font: Path) -> int:
     """Composition root: link → voice → buttons → app; stopped in reverse."""
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     devices = {d.name: d for d in config.devices}
     if cfg.device not in devices:
         print(f"display.device {cfg.device!r} is not in [[devices]]", file=sys.stderr)
@@ -282,8 +279,6 @@ def run_display(config: Config, cfg: DisplayConfig, *, state: Path, font: Path) 
     app = HallApp(config, cfg, link, font, size=size,
                   fullscreen=cfg.fullscreen and not os.environ.get("QMS_WINDOWED"),
                   announcer=announcer, callers=callers)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: setattr(app, "running", False))
     try:
         app.run()
     finally:

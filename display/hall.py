@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from base.screen.items import Item
+from base.texts import Labels, number_ranges
 
 BG = (10, 15, 30)
 PANEL = (22, 32, 56)
@@ -29,7 +29,7 @@ RED_BG = (127, 29, 29)
 GREY_TEXT = (203, 213, 225)
 INK = (10, 15, 30)
 
-LABELS = {
+LABELS = Labels({
     "zh": {"now": "请以下号码到窗口办理", "window": "{n} 号窗口", "recent": "最近叫号",
            "call_row": "{number} → {n} 号窗", "sign": "手语", "paused": "暂停服务",
            "idle": "空闲", "green": "绿色窗口", "waiting": "{n} 人", "lost": "连接中断 重连中…",
@@ -40,7 +40,7 @@ LABELS = {
            "green": "Green", "waiting": "{n} waiting", "lost": "Reconnecting…",
            "no_call": "Welcome", "window_short": "Window {n}", "recall": "Recall",
            "serving": "Win. {windows}", "sep": ", ", "range": "-", "no_window": "None open"},
-}
+})
 
 
 @dataclass
@@ -59,25 +59,13 @@ class HallView:
     dept_windows: dict[str, tuple[int, ...]] = field(default_factory=dict)  # id -> windows
 
 
-def windows_text(windows: Iterable[int], sep: str = "、", dash: str = "～") -> str:
-    """(1, 2, 3, 5, 7, 8) → "1～3、5、7、8": runs of three or more as a range, as on the ticket."""
-    runs: list[list[int]] = []
-    for n in sorted(set(windows)):
-        if runs and n == runs[-1][-1] + 1:
-            runs[-1].append(n)
-        else:
-            runs.append([n])
-    return sep.join(f"{r[0]}{dash}{r[-1]}" if len(r) > 2 else sep.join(map(str, r))
-                    for r in runs)
-
-
 def _number_of(call: dict[str, Any]) -> str:
     return str(call.get("number", ""))
 
 
 def build_hall(view: HallView, width: int, height: int) -> list[Item]:
     w, h = width, height
-    lb = LABELS.get(view.lang, LABELS["zh"])
+    lb = LABELS.table(view.lang)
     pad = max(4, h // 90)
     items: list[Item] = [Item((0, 0, w, h), bg=BG)]
 
@@ -205,7 +193,7 @@ def build_hall(view: HallView, width: int, height: int) -> list[Item]:
                       "center")]
             if dept_id in view.dept_windows:
                 served = view.dept_windows[dept_id]
-                parts.append((lb["serving"].format(windows=windows_text(
+                parts.append((lb["serving"].format(windows=number_ranges(
                     served, lb["sep"], lb["range"])) if served else lb["no_window"], 48, CYAN,
                     True, "left"))
             items.append(Item((x, y, cw, ch), bg=PANEL))

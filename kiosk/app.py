@@ -13,7 +13,6 @@ import logging
 import os
 import queue
 import secrets
-import signal
 import sys
 import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -24,13 +23,13 @@ import pygame
 
 from base.screen.items import Item
 from base.screen.window import ScreenProgram
+from base.texts import number_ranges
 from dispatcher.client import ApiError, DispatcherLink, LinkDown, StateMirror
 from dispatcher.domain.config import Config
 from dispatcher.domain.core import estimate_for_service, initial_state
 from dispatcher.domain.model import QueueState
 from dispatcher.domain.serving import roster, windows_by_service
 from printer.config import PrinterConfig
-from printer.layout import window_ranges
 from printer.render import render_ticket
 from printer.setup import make_link_factory, profile_for
 from printer.worker import PrinterWorker
@@ -75,7 +74,7 @@ class TapSource(Protocol):
 
 def live_windows(config: Config, state: QueueState) -> dict[str, str]:
     """Each business's windows now ("2～7"), by the dispatcher's own rule."""
-    return {sid: window_ranges(windows, "、", "～")
+    return {sid: number_ranges(windows, "、", "～")
             for sid, windows in windows_by_service(config, state, config.services).items()}
 
 
@@ -275,8 +274,6 @@ class KioskApp(ScreenProgram):
 def run_kiosk(config: Config, settings: KioskConfig, printer_cfg: PrinterConfig, *,
               state: Path, font: Path, residents_s: float | None = None) -> int:
     """Composition root: printer worker → dispatcher link → app; stopped in reverse."""
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     device = next((d for d in config.devices if d.name == settings.device), None)
     if device is None:
         print(f"kiosk.device {settings.device!r} is not in [[devices]]", file=sys.stderr)
@@ -291,8 +288,6 @@ def run_kiosk(config: Config, settings: KioskConfig, printer_cfg: PrinterConfig,
     if printer_cfg.transport == "fake":
         print(f"qms kiosk: the fake printer writes each ticket (.bin) and its preview (.png) to "
               f"{state / printer_cfg.fake_dir}", flush=True)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: setattr(app, "running", False))
     try:
         app.run()
     finally:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from base.screen.items import INK, MIN_TARGET, MIN_TEXT, Item, Rect
-from printer.layout import window_ranges
+from base.texts import number_ranges
 
 from .flow import KioskState, Screen
 from .texts import t
@@ -359,7 +359,7 @@ def _answer_windows(reply: dict[str, Any], view: View) -> str:
     """The windows the dispatcher's answer names (as printed), else the live ones."""
     windows = reply.get("windows")
     if isinstance(windows, list):
-        return window_ranges(tuple(windows), "、", "～")
+        return number_ranges(tuple(windows), "、", "～")
     return view.windows.get(reply.get("ticket", {}).get("service_id", ""), "")
 
 

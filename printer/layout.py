@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from base.texts import Labels
+from base.texts import Labels, number_ranges
 
 from .text import wrap
 
@@ -126,18 +126,6 @@ class _Builder:
             self.blocks.append(Text(prefix + line, width, height, bold, align, reverse))
 
 
-def window_ranges(windows: tuple[int, ...], sep: str, dash: str) -> str:
-    """(1, 2, 3, 5, 7, 8, 9) → "1～3、5、7～9"."""
-    runs: list[list[int]] = []
-    for n in sorted(set(windows)):
-        if runs and n == runs[-1][-1] + 1:
-            runs[-1].append(n)
-        else:
-            runs.append([n])
-    return sep.join(f"{r[0]}{dash}{r[-1]}" if len(r) > 2 else sep.join(map(str, r))
-                    for r in runs)
-
-
 def layout_ticket(t: TicketData, profile: Profile) -> list[Block]:
     """The blocks of one ticket, every line within the printer's columns."""
     labels = LABELS.table(t.lang)
@@ -154,7 +142,7 @@ def layout_ticket(t: TicketData, profile: Profile) -> list[Block]:
     b.text(labels["ahead"].format(ahead=t.ahead), align="center")
     b.text(labels["wait"].format(minutes=t.est_wait_min), align="center")
     if t.windows:
-        listed = window_ranges(t.windows, labels["sep"], labels["range"])
+        listed = number_ranges(t.windows, labels["sep"], labels["range"])
         b.text(labels["windows"].format(windows=listed), align="center")
     if t.sign_language:
         b.text(labels["sign"], bold=True, align="center", reverse=True)

@@ -21,13 +21,6 @@ from .live import LiveDispatcher
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[LiveDispatcher]:
-    server = LiveDispatcher(small_config(), tmp_path / "qms.db").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def proxy(live: LiveDispatcher) -> Iterator[FaultProxy]:
     p = FaultProxy(live.port).start()
     yield p

@@ -19,6 +19,7 @@ import pytest
 from base.sdnotify import Watchdog
 from qms.config import load_config
 
+from .conftest import wait_until
 from .helpers import SMALL_TOML
 from .live import http_call
 
@@ -116,12 +117,6 @@ class NotifySocket:
         self.sock.close()
 
 
-def wait_for(check: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
 
 def test_the_dispatcher_says_ready_heartbeats_and_stops_heartbeating_when_stalled(
     tmp_path: Path,
@@ -135,15 +130,15 @@ def test_the_dispatcher_says_ready_heartbeats_and_stops_heartbeating_when_stalle
                             cwd=ROOT)
     try:
         assert proc.stdout is not None and "serving" in proc.stdout.readline()
-        wait_for(lambda: fake.count("READY=1") == 1)
-        wait_for(lambda: fake.count("WATCHDOG=1") >= 3, timeout=5)
+        wait_until(lambda: fake.count("READY=1") == 1)
+        wait_until(lambda: fake.count("WATCHDOG=1") >= 3, timeout=5)
         proc.send_signal(signal.SIGSTOP)  # a hung process
         stalled = time.monotonic()
         time.sleep(2.0)
         assert fake.count("WATCHDOG=1", since=stalled + 0.1) == 0
         proc.send_signal(signal.SIGCONT)
         resumed = time.monotonic()
-        wait_for(lambda: fake.count("WATCHDOG=1", since=resumed) >= 1, timeout=5)
+        wait_until(lambda: fake.count("WATCHDOG=1", since=resumed) >= 1, timeout=5)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
         assert fake.count("STOPPING=1") == 1
@@ -166,8 +161,8 @@ def test_the_kiosk_says_ready_and_heartbeats_from_its_loop(tmp_path: Path) -> No
                              str(config)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, cwd=ROOT)
     try:
-        wait_for(lambda: fake.count("READY=1") == 1)
-        wait_for(lambda: fake.count("WATCHDOG=1") >= 3, timeout=5)
+        wait_until(lambda: fake.count("READY=1") == 1)
+        wait_until(lambda: fake.count("WATCHDOG=1") >= 3, timeout=5)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
     finally:
@@ -192,7 +187,7 @@ def test_the_watchdog_is_rate_limited_and_off_without_systemd(
         assert wd.interval == 1.0
         for _ in range(100):
             wd.ping()
-        wait_for(lambda: fake.count("WATCHDOG=1") == 1)
+        wait_until(lambda: fake.count("WATCHDOG=1") == 1)
         time.sleep(0.2)
         assert fake.count("WATCHDOG=1") == 1
     finally:
@@ -283,21 +278,21 @@ def test_qms_demo_runs_all_three_parts_and_ctrl_c_stops_them(
     demo: tuple[subprocess.Popen[str], list[str], Path],
 ) -> None:
     proc, lines, state = demo
-    wait_for(lambda: any("qms demo: dispatcher http://" in ln for ln in lines), timeout=30)
+    wait_until(lambda: any("qms demo: dispatcher http://" in ln for ln in lines), timeout=30)
     url = next(ln for ln in lines if "qms demo: dispatcher" in ln).split("dispatcher ")[1]
     port = int(url.split("127.0.0.1:")[1].split("/")[0])
     # A simulated resident takes a number through the kiosk: the fake printer prints it.
-    wait_for(lambda: list((state / "printer").glob("*.png")), timeout=30)
+    wait_until(lambda: list((state / "printer").glob("*.png")), timeout=30)
     ticket = http_call(port, "GET", "/tickets", token="demo-display-token")[1]["tickets"][0]
     # A staff member calls it; the hall screen shows it.
     http_call(port, "POST", "/windows/1/call-next", {"request_id": "demo-test"},
               "demo-hall-token")
-    wait_for(lambda: any("showing call" in ln for ln in lines), timeout=15)
+    wait_until(lambda: any("showing call" in ln for ln in lines), timeout=15)
     shown = next(ln for ln in lines if "showing call" in ln)
     assert ticket["number"] in shown or "→ window 1" in shown
     proc.send_signal(signal.SIGINT)  # Ctrl-C
     assert proc.wait(30) == 0
-    wait_for(lambda: any("qms demo: stopped" in ln for ln in lines), timeout=5)
+    wait_until(lambda: any("qms demo: stopped" in ln for ln in lines), timeout=5)
     assert not any("Traceback" in ln for ln in lines), "".join(lines[-30:])
     assert processes_using(state) == []
 
@@ -325,7 +320,7 @@ def test_a_stuck_queue_writer_stops_the_heartbeats(tmp_path: Path,
 
     live = LiveDispatcher(small_config(), tmp_path / "q.db").start()
     try:
-        wait_for(lambda: fake.count("WATCHDOG=1") >= 2, timeout=5)
+        wait_until(lambda: fake.count("WATCHDOG=1") >= 2, timeout=5)
         monkeypatch.setattr(Store, "append", stuck_append)
         threading.Thread(target=http_call, args=(live.port, "POST", "/tickets",
                                                  {"request_id": "x", "service_id": "sb-card"},
@@ -361,8 +356,8 @@ def test_the_demos_parts_stop_when_the_demo_is_killed(
     demo: tuple[subprocess.Popen[str], list[str], Path],
 ) -> None:
     proc, lines, state = demo
-    wait_for(lambda: any("qms demo: dispatcher http://" in ln for ln in lines), timeout=30)
-    wait_for(lambda: len(processes_with_state(state)) >= 3, timeout=30)  # dispatcher, hall, kiosk
+    wait_until(lambda: any("qms demo: dispatcher http://" in ln for ln in lines), timeout=30)
+    wait_until(lambda: len(processes_with_state(state)) >= 3, timeout=30)  # dispatcher, hall, kiosk
     proc.kill()  # SIGKILL: the demo cannot clean up
     proc.wait(5)
-    wait_for(lambda: processes_with_state(state) == [], timeout=15)
+    wait_until(lambda: processes_with_state(state) == [], timeout=15)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +19,8 @@ from display.buttons import (
     key_press,
     make_pin_factory,
 )
+
+from .conftest import wait_until
 
 PINS = [WindowPins(3, call_next=5, recall=6, no_show=13, pause=19, led=26)]
 
@@ -51,12 +53,6 @@ class FakeDispatcher:
         threading.Thread(target=answer, daemon=True).start()
         return future
 
-
-def wait_until(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
 
 
 @pytest.fixture

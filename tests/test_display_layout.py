@@ -15,7 +15,8 @@ import pytest
 from base.fonts import find_font
 from base.screen.items import Item
 from base.screen.painter import Painter
-from display.hall import HallView, build_hall, windows_text
+from base.texts import number_ranges
+from display.hall import HallView, build_hall
 from qms.config import ConfigError, parse_config
 
 from .helpers import SMALL_TOML
@@ -142,10 +143,10 @@ def test_a_department_no_window_can_serve_says_so() -> None:
 
 
 def test_window_lists_read_like_the_ticket() -> None:
-    assert windows_text([1, 2, 3, 5, 7, 8]) == "1～3、5、7、8"
-    assert windows_text([4, 2]) == "2、4"
-    assert windows_text([2, 3, 4, 5, 6, 7], ", ", "-") == "2-7"
-    assert windows_text([]) == ""
+    assert number_ranges([1, 2, 3, 5, 7, 8]) == "1～3、5、7、8"
+    assert number_ranges([4, 2]) == "2、4"
+    assert number_ranges([2, 3, 4, 5, 6, 7], ", ", "-") == "2-7"
+    assert number_ranges([]) == ""
 
 
 @pytest.mark.skipif(FONT is None, reason="no CJK font")

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 import tty
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,14 +19,10 @@ from printer.links import PrinterUnavailable, network_link, serial_link
 from printer.status import PrinterStatus, parse_status
 from printer.worker import LinkState, PrinterWorker, query_status
 
+from .conftest import wait_until
+
 TICKET = b"\x1b@\x1c&A001\n\x1dVB\x00"
 
-
-def wait_until(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 @pytest.mark.parametrize(

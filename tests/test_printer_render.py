@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from PIL import Image, ImageChops
 
 from base.fonts import find_font
-from printer.layout import Profile, TicketData, layout_ticket, window_ranges
+from base.texts import number_ranges
+from printer.layout import Profile, TicketData, layout_ticket
 from printer.raster import draw_blocks
 from printer.render import render_ticket
 from printer.text import REPLACEMENT, clean, encode, width, wrap
@@ -161,8 +162,8 @@ def test_wrap_keeps_latin_words_and_breaks_chinese_anywhere() -> None:
 
 
 def test_window_lists_are_shown_as_ranges() -> None:
-    assert window_ranges((1, 2, 3, 4, 5, 6, 7, 8), "、", "～") == "1～8"
-    assert window_ranges((1, 2, 5, 7, 8, 9), "、", "～") == "1、2、5、7～9"
+    assert number_ranges((1, 2, 3, 4, 5, 6, 7, 8), "、", "～") == "1～8"
+    assert number_ranges((1, 2, 5, 7, 8, 9), "、", "～") == "1、2、5、7～9"
 
 
 TEXT = st.text(max_size=80)

@@ -1,11 +1,13 @@
 """A pygame program with one window and one loop, shared by the kiosk and the hall screen.
 
-Opens fullscreen (KMS/DRM without a desktop) or in a window, tells systemd it is ready and
-keeps the watchdog fed from the loop, and waits for input without SDL's 1 ms polling.
+Opens fullscreen (KMS/DRM without a desktop) or in a window, stops on SIGTERM/SIGINT, tells
+systemd it is ready and keeps the watchdog fed from the loop, and waits for input without
+SDL's 1 ms polling.
 """
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from pathlib import Path
@@ -54,6 +56,11 @@ class ScreenProgram:
         raise NotImplementedError
 
     def run(self) -> None:
+        """Open the window and loop until `running` goes false (the window closed, or
+        SIGTERM/SIGINT when run from the main thread)."""
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: self.stop())
         self.open()
         sdnotify.ready("showing")
         try:
@@ -63,6 +70,11 @@ class ScreenProgram:
         finally:
             sdnotify.stopping()
             self.close()
+
+    def stop(self) -> None:
+        """Ask the loop to end (from a signal handler or another thread)."""
+        self.running = False
+        self._wakeup.set()
 
     def wake(self) -> None:
         """Called from other threads when something for the loop arrived."""
