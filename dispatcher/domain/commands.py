@@ -89,10 +89,16 @@ class ReportPrint(Command):
     error: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class StartDay(Command):
+    """The clock passed the start of a business day: close the last one, open this one.
+    Sent by the dispatcher itself (request id `day-YYYY-MM-DD`), not by devices."""
+
+
 COMMAND_TYPES: dict[str, type[Command]] = {
     cls.__name__: cls
     for cls in (IssueTicket, CallNext, Recall, NoShow, Pause, Resume, Transfer, CancelTicket,
-                SignIn, SetGreenChannel, ReportPrint)
+                SignIn, SetGreenChannel, ReportPrint, StartDay)
 }
 
 

@@ -85,6 +85,7 @@ class QueueCore:
         self.answers: dict[str, tuple[c.Command, dict[str, Any]]] = {}
         self.previous_answers: dict[str, tuple[c.Command, dict[str, Any]]] = {}
         self.last_at: dt.datetime | None = None
+        self.last_mono: float | None = None  # the monotonic reading that went with last_at
 
     # -- replay ---------------------------------------------------------------------------
 
@@ -115,8 +116,14 @@ class QueueCore:
 
     # -- commands -------------------------------------------------------------------------
 
-    def handle(self, command: c.Command, now: dt.datetime) -> Outcome:
-        """Carry out one command at time `now`; raise CommandError if refused."""
+    def handle(self, command: c.Command, now: dt.datetime, mono: float | None = None
+               ) -> Outcome:
+        """Carry out one command at wall-clock time `now`; raise CommandError if refused.
+
+        Event times never go back. If the wall clock is behind the last event (an NTP step
+        back, a Pi booting without its clock), time goes on from the last event by the
+        elapsed `mono` (a monotonic clock's reading) — so guards and waits keep measuring real
+        time — and is held only when no monotonic reading is given."""
         if now.tzinfo is None or now.utcoffset() is None:
             raise ValueError("now must be timezone-aware")
         rid = command.request_id
@@ -129,7 +136,10 @@ class QueueCore:
 
         now = now.astimezone(self.config.center.tz)  # events carry the center's local offset
         if self.last_at is not None and now < self.last_at:
-            now = self.last_at  # the clock went back: hold time still
+            elapsed = 0.0
+            if mono is not None and self.last_mono is not None:
+                elapsed = max(0.0, mono - self.last_mono)
+            now = self.last_at + dt.timedelta(seconds=elapsed)
         state = self.state
         events: list[e.Event] = []
         touched: dict[str, dict[str, Any]] = {}
@@ -158,11 +168,17 @@ class QueueCore:
 
         self.state = state
         self.last_at = now
+        self.last_mono = mono
         if new_day:
             self.previous_answers, self.answers = self.answers, {}
         reply = make_reply(state)
         self.answers[rid] = (command, reply)
         return Outcome(tuple(events), reply, tickets=tuple(touched.values()))
+
+    def day_is_over(self, now: dt.datetime) -> bool:
+        """Has the business day the state holds ended by `now` (a `StartDay` is due)?"""
+        day = self.state.business_day
+        return day is not None and business_day(self.config, now) > day
 
     def knows(self, request_id: str) -> bool:
         """Is the first answer to this request id held here (this business day or the last)?"""
@@ -199,7 +215,8 @@ class QueueCore:
                 raise CommandError("bad_request", "green channel mode must be auto, on or off")
         elif not isinstance(
             command,
-            c.CallNext | c.Recall | c.NoShow | c.Pause | c.Resume | c.CancelTicket | c.ReportPrint,
+            c.CallNext | c.Recall | c.NoShow | c.Pause | c.Resume | c.CancelTicket | c.ReportPrint
+            | c.StartDay,
         ):
             raise CommandError("bad_request", f"unknown command {type(command).__name__}")
 
@@ -293,6 +310,9 @@ class QueueCore:
                                               printed=bool(printed),
                                               error=None if printed else (error or "unknown"))], \
                     _ticket_reply(tid)
+            case c.StartDay():
+                return [], lambda s: {"day": s.business_day.isoformat()
+                                      if s.business_day else None}
             case c.SetGreenChannel(mode=mode):
                 config = self.config
                 return [e.GreenChannelModeSet(at=now, request_id=rid, mode=mode)], lambda s: {

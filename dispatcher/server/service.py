@@ -15,13 +15,14 @@ import contextlib
 import datetime as dt
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dispatcher.domain.commands import Command, CommandError
+from dispatcher.domain.commands import Command, CommandError, StartDay
 from dispatcher.domain.config import Config
-from dispatcher.domain.core import Outcome, answer_again
+from dispatcher.domain.core import Outcome, answer_again, business_day
 from dispatcher.server.store import Record, Store, StoreGone
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ Clock = Callable[[], dt.datetime]
 MAX_BATCH = 256
 SUBSCRIBER_QUEUE = 5000  # events a slow subscriber may lag before it is cut off (it resyncs)
 RESUME_LIMIT = 10_000  # more missed events than this: a fresh snapshot instead
+DAY_CHECK_S = 5.0  # how often the clock is checked for a new business day
 
 
 def system_clock() -> dt.datetime:
@@ -64,16 +66,19 @@ class Subscriber:
 class DispatcherService:
     """Queue state owner: `execute` commands, `read` state, `subscribe` to events."""
 
-    def __init__(self, config: Config, store: Store, clock: Clock = system_clock) -> None:
+    def __init__(self, config: Config, store: Store, clock: Clock = system_clock,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.store = store
         self.clock = clock
+        self.monotonic = monotonic
         self.core = store.load_core(config)
         self.epoch = store.epoch
         self.committed_seq = self.core.state.seq  # events up to here are on disk
         self.boot = secrets.token_hex(4)
         self._inbox: asyncio.Queue[_Job] | None = None
         self._writer: asyncio.Task[None] | None = None
+        self._day_watch: asyncio.Task[None] | None = None
         self._subscribers: set[Subscriber] = set()
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="qms-db")
         self._stopping = False
@@ -85,10 +90,15 @@ class DispatcherService:
     async def start(self) -> None:
         self._inbox = asyncio.Queue()
         self._writer = asyncio.create_task(self._write_loop(), name="qms-writer")
+        self._day_watch = asyncio.create_task(self._watch_day(), name="qms-day")
 
     async def stop(self) -> None:
         """Answer what is queued, then stop; close every subscription."""
         self._stopping = True
+        if self._day_watch is not None:
+            self._day_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._day_watch
         if self._inbox is not None and self._writer is not None and not self._writer.done():
             await self._inbox.join()
             self._writer.cancel()
@@ -238,7 +248,18 @@ class DispatcherService:
             stored = self.store.answer(rid)
             if stored is not None:
                 return answer_again(command, *stored)
-        return self.core.handle(command, self.clock())
+        return self.core.handle(command, self.clock(), self.monotonic())
+
+    async def _watch_day(self) -> None:
+        """Start each business day by the clock, not by the first request of the day: after a
+        night (or a restart across midnight) the state shows today before anyone asks."""
+        while True:
+            now = self.clock()
+            if self.core.day_is_over(now) and self.failure is None:
+                day = business_day(self.config, now)
+                with contextlib.suppress(Unavailable, CommandError):
+                    await self.execute(StartDay(request_id=f"day-{day.isoformat()}"))
+            await asyncio.sleep(DAY_CHECK_S)
 
     # -- events -------------------------------------------------------------------------------
 
