@@ -37,9 +37,8 @@ from printer.worker import PrinterWorker
 from .autopilot import Autopilot
 from .config import KioskConfig
 from .flow import (
-    DispatcherLink as LinkEvent,
-)
-from .flow import (
+    Abandon,
+    CancelTicket,
     Effect,
     Event,
     FlowSettings,
@@ -55,8 +54,12 @@ from .flow import (
     Tap,
     Tick,
 )
+from .flow import (
+    DispatcherLink as LinkEvent,
+)
 from .screens import DepartmentView, ServiceView, View, build, hit
 from .ticket import ticket_data
+from .unresolved import UnresolvedRequests
 
 log = logging.getLogger("qms.kiosk")
 TICK_S = 0.5
@@ -105,7 +108,8 @@ class KioskApp(ScreenProgram):
                  link: DispatcherLink, printer: PrinterWorker, font: Path, *,
                  size: tuple[int, int] | None = None, fullscreen: bool = False,
                  clock: Clock | None = None, prefix: str | None = None,
-                 sources: Sequence[TapSource] = (), on_handoff: Handoff | None = None) -> None:
+                 sources: Sequence[TapSource] = (), on_handoff: Handoff | None = None,
+                 unresolved: UnresolvedRequests | None = None) -> None:
         super().__init__(font, size, fullscreen)
         self.config = config
         self.printer_cfg = printer_cfg
@@ -118,7 +122,9 @@ class KioskApp(ScreenProgram):
             idle_timeout_s=k.idle_timeout_s, done_timeout_s=k.done_timeout_s,
             print_timeout_s=k.print_timeout_s,
             issue_on_printer_fault=k.on_printer_fault == "issue",
+            confirm_timeout_s=k.confirm_timeout_s,
         ))
+        self.unresolved = unresolved if unresolved is not None else UnresolvedRequests(None)
         self.state = KioskState()
         self.view = catalog_view(config)
         self.mirror = StateMirror(config)
@@ -127,6 +133,9 @@ class KioskApp(ScreenProgram):
         self.on_handoff = on_handoff
         self.profile = profile_for(printer_cfg)
         self.pending: dict[concurrent.futures.Future[Any], tuple[str, str]] = {}
+        self.cancelling: dict[concurrent.futures.Future[Any], tuple[str, str]] = {}
+        for item in self.unresolved.items():  # left by a lost link or a restart
+            self._submit_issue(item.request_id, item.service_id, item.sign_language)
         self.events: queue.Queue[Event] = queue.Queue()
         self.pressed: str | None = None
         self.items: list[Item] = []
@@ -147,6 +156,7 @@ class KioskApp(ScreenProgram):
         self._drain_link()
         self._poll_printer()
         self._poll_futures()
+        self._poll_cancels()
         now = time.monotonic()
         for source in self.sources:
             for tap in source.poll(now, self.state, self.view):
@@ -188,15 +198,33 @@ class KioskApp(ScreenProgram):
 
     def _handle(self, event: Event) -> None:
         self.state, effects = self.flow.handle(self.state, event, self.clock())
+        if isinstance(event, Issued) and self.state.ticket is event.reply:
+            self.unresolved.resolve(event.request_id)  # the resident holds it now
         for effect in effects:
             self._run(effect)
 
+    def _submit_issue(self, rid: str, service_id: str, sign_language: bool) -> None:
+        """POST /tickets under `rid` (again, after a lost link: the same ticket comes back)."""
+        future = self.link.submit(lambda c: c.post(
+            "/tickets", request_id=rid, service_id=service_id, sign_language=sign_language))
+        self._track(future, "issue", rid)
+
+    def _submit_cancel(self, ticket_id: str, rid: str) -> None:
+        future = self.link.submit(lambda c: c.post(
+            f"/tickets/{ticket_id}/cancel", request_id=f"{rid}-cancel", reason="abandoned"))
+        self.cancelling[future] = (ticket_id, rid)
+        future.add_done_callback(self._wake)
+
     def _run(self, effect: Effect) -> None:
         if isinstance(effect, Issue):
-            future = self.link.submit(lambda c: c.post(
-                "/tickets", request_id=effect.request_id, service_id=effect.service_id,
-                sign_language=effect.sign_language))
-            self._track(future, "issue", effect.request_id)
+            self.unresolved.add(effect.request_id, effect.service_id, effect.sign_language)
+            self._submit_issue(effect.request_id, effect.service_id, effect.sign_language)
+        elif isinstance(effect, Abandon):
+            self.unresolved.abandon(effect.request_id)
+        elif isinstance(effect, CancelTicket):
+            log.warning("ticket %s came back for a resident who is gone: cancelling it",
+                        effect.ticket_id)
+            self._submit_cancel(effect.ticket_id, effect.request_id)
         elif isinstance(effect, Print):
             ticket = ticket_data(self.config, self.printer_cfg, effect.reply, effect.lang,
                                  state=self.mirror.state)
@@ -223,9 +251,14 @@ class KioskApp(ScreenProgram):
                 if error is None:
                     self.events.put(Issued(key, future.result()))
                 elif isinstance(error, ApiError):
+                    self.unresolved.resolve(key)  # refused: nothing was issued
                     self.events.put(IssueFailed(key, unreachable=False, message=error.message))
-                else:
+                else:  # no answer: the ticket may exist; keep asking under the same id
                     self.events.put(IssueFailed(key, unreachable=True, message=str(error)))
+                    item = next((i for i in self.unresolved.items() if i.request_id == key),
+                                None)
+                    if item is not None:
+                        self._submit_issue(key, item.service_id, item.sign_language)
             elif kind == "print":
                 if error is None:
                     result = future.result()
@@ -235,6 +268,15 @@ class KioskApp(ScreenProgram):
                     self.events.put(Printed(key, False, str(error)))
             elif error is not None and not isinstance(error, LinkDown):
                 log.warning("reporting print result of %s: %s", key, error)
+
+    def _poll_cancels(self) -> None:
+        for future in [f for f in self.cancelling if f.done()]:
+            ticket_id, rid = self.cancelling.pop(future)
+            error = future.exception()
+            if error is None or isinstance(error, ApiError):  # cancelled, or called meanwhile
+                self.unresolved.resolve(rid)
+            else:
+                self._submit_cancel(ticket_id, rid)
 
     def _drain_link(self) -> None:
         changed = False
@@ -282,7 +324,9 @@ def run_kiosk(config: Config, settings: KioskConfig, printer_cfg: PrinterConfig,
     link = DispatcherLink(settings.dispatcher, device.token, device=device.name,
                           retry_for=10.0).start()
     sources = [Autopilot(residents_s)] if residents_s else []
+    unresolved = UnresolvedRequests(state / f"{settings.device}-unresolved.json")
     app = KioskApp(config, settings, printer_cfg, link, printer, font, size=settings.size,
+                   unresolved=unresolved,
                    fullscreen=settings.fullscreen and not os.environ.get("QMS_WINDOWED"),
                    sources=sources)
     if printer_cfg.transport == "fake":

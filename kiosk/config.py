@@ -21,6 +21,7 @@ class KioskConfig:
     idle_timeout_s: float = 45.0
     done_timeout_s: float = 20.0
     print_timeout_s: float = 20.0
+    confirm_timeout_s: float = 30.0  # no answer to "take a number" this long: told none taken
     on_printer_fault: str = "pause"  # pause ticketing, or "issue" and show the number on screen
 
     @property
@@ -53,5 +54,8 @@ def read_kiosk(v: Validator, data: Mapping[str, Any]) -> KioskConfig:
                                 minimum=3) or d.done_timeout_s,
         print_timeout_s=v.number(data, "print_timeout_s", where,
                                  default=d.print_timeout_s, minimum=3) or d.print_timeout_s,
+        confirm_timeout_s=v.number(data, "confirm_timeout_s", where,
+                                   default=d.confirm_timeout_s, minimum=1)
+        or d.confirm_timeout_s,
         on_printer_fault=fault,
     )

@@ -103,7 +103,22 @@ class ReportPrint:
     error: str = ""
 
 
-Effect = Issue | Print | ReportPrint
+@dataclass(frozen=True)
+class Abandon:
+    """Nobody waits for this request's answer any more: if it issued a ticket, cancel it."""
+
+    request_id: str
+
+
+@dataclass(frozen=True)
+class CancelTicket:
+    """A ticket came back for a resident who is gone: take it out of the queue."""
+
+    ticket_id: str
+    request_id: str
+
+
+Effect = Issue | Print | ReportPrint | Abandon | CancelTicket
 
 
 # -- state --------------------------------------------------------------------------------------
@@ -115,6 +130,7 @@ class FlowSettings:
     idle_timeout_s: float = 45.0  # any screen → home after this long without a tap
     done_timeout_s: float = 20.0  # the number stays on screen this long
     print_timeout_s: float = 20.0  # no word from the printer: treat as failed
+    confirm_timeout_s: float = 30.0  # no answer to "take a number" this long: give up, cancel
     issue_on_printer_fault: bool = False  # else pause ticketing while the printer is not ready
     code_length: int = 12
 
@@ -251,6 +267,12 @@ class KioskFlow:
 
         if screen is Screen.PAUSED:
             return self._availability(state, now), []
+        if screen is Screen.PRINTING and state.ticket is None and state.request_id and \
+                waited(state.entered, s.confirm_timeout_s):
+            # No answer: the resident is told no number was taken, and so it must be — the
+            # request is abandoned (a ticket it issued meanwhile is cancelled).
+            new = self._go(state, Screen.PAUSED, now, pause_reason="dispatcher")
+            return dataclasses.replace(new, message="not_issued"), [Abandon(state.request_id)]
         if screen is Screen.PRINTING and state.ticket is not None and \
                 waited(state.entered, s.print_timeout_s):
             # The printer never answered: the number goes on screen, reported unprinted.
@@ -279,8 +301,11 @@ class KioskFlow:
 
     def _issued(self, state: KioskState, rid: str, reply: dict[str, Any],
                 now: dt.datetime) -> tuple[KioskState, list[Effect]]:
+        if rid == state.request_id and state.ticket is not None:
+            return state, []  # the same answer again: already in hand
         if state.screen is not Screen.PRINTING or rid != state.request_id:
-            return state, []  # a late answer for a flow that moved on: nothing to show
+            # A late answer for a resident who is gone: nobody holds this number.
+            return state, [CancelTicket(reply["ticket"]["id"], rid)]
         if not state.printer_ready:
             # Issued while the printer is down (issue_on_printer_fault): the screen is the ticket.
             tid = reply["ticket"]["id"]
@@ -295,8 +320,9 @@ class KioskFlow:
         if state.screen is not Screen.PRINTING or event.request_id != state.request_id:
             return state
         if event.unreachable:
-            return self._go(state, Screen.PAUSED, now, pause_reason="dispatcher",
-                            dispatcher_up=False)
+            # The ticket may exist already: keep asking (same request id) while the resident
+            # waits, rather than say "no ticket" to someone who may have one.
+            return dataclasses.replace(state, message="confirming", dispatcher_up=False)
         new = self._go(state, Screen.SERVICE, now)
         return dataclasses.replace(new, message=f"refused:{event.message}")
 

@@ -319,7 +319,9 @@ def _checkin(state: KioskState, view: View, f: _Frame) -> list[Item]:
 
 
 def _printing(state: KioskState, view: View, f: _Frame) -> list[Item]:
-    return [Item((0, 0, f.w, f.h), t(state.lang, "printing"), f.px(40), bold=True)]
+    key = "confirming" if state.message == "confirming" else "printing"
+    return [Item((f.pad, 0, f.w - 2 * f.pad, f.h), t(state.lang, key), f.px(40), bold=True,
+                 lines=3)]
 
 
 def _done(state: KioskState, view: View, f: _Frame) -> list[Item]:
@@ -371,6 +373,8 @@ def _paused(state: KioskState, view: View, f: _Frame) -> list[Item]:
             "paper_out", "paper_low", "cover_open", "offline", "unknown") else \
             state.printer_status
         reason = t(lang, "paused_printer", status=status)
+    elif state.message == "not_issued":
+        reason = t(lang, "not_issued")
     else:
         reason = t(lang, "paused_dispatcher")
     avail = f.h - top

@@ -6,6 +6,8 @@ import datetime as dt
 from typing import Any
 
 from kiosk.flow import (
+    Abandon,
+    CancelTicket,
     DispatcherLink,
     Event,
     FlowSettings,
@@ -149,26 +151,43 @@ def test_taking_a_number_while_the_link_is_down_pauses_instead() -> None:
     assert k.screen is Screen.PAUSED
 
 
-def test_issue_given_up_on_pauses_and_a_refusal_says_why() -> None:
+def test_an_unanswered_request_is_confirmed_not_denied_and_a_refusal_says_why() -> None:
     k = Kiosk()
     rid = to_printing(k)
+    # The link failed: the ticket may exist, so the resident is not told "no ticket".
     k.send(IssueFailed(rid, unreachable=True))
-    assert (k.screen, k.state.pause_reason) == (Screen.PAUSED, "dispatcher")
+    assert (k.screen, k.state.message) == (Screen.PRINTING, "confirming")
+    k.send(Tick(), after_s=29)
+    assert k.screen is Screen.PRINTING
+    effects = k.send(Tick(), after_s=2)  # past confirm_timeout_s (30): given up, abandoned
+    assert effects == [Abandon(rid)]
+    assert (k.screen, k.state.pause_reason, k.state.message) == (
+        Screen.PAUSED, "dispatcher", "not_issued")
     k.send(DispatcherLink(True))
+    assert k.screen is Screen.HOME
     rid = to_printing(k)
     k.send(IssueFailed(rid, unreachable=False, message="no window can serve it"))
     assert k.screen is Screen.SERVICE
     assert k.state.message == "refused:no window can serve it"
 
 
-def test_a_late_answer_for_an_abandoned_request_changes_nothing() -> None:
+def test_an_answer_while_confirming_prints_the_number() -> None:
     k = Kiosk()
     rid = to_printing(k)
     k.send(IssueFailed(rid, unreachable=True))
+    assert k.send(Issued(rid, REPLY), after_s=12) == [Print(REPLY, "zh")]
+    assert k.send(Issued(rid, REPLY)) == []  # the same answer again is not used twice
+
+
+def test_a_late_answer_for_an_abandoned_request_cancels_its_ticket() -> None:
+    k = Kiosk()
+    rid = to_printing(k)
+    k.send(IssueFailed(rid, unreachable=True))
+    k.send(Tick(), after_s=31)
     k.send(DispatcherLink(True))
     before = k.state
-    assert k.send(Issued(rid, REPLY)) == []
-    assert k.state == before
+    assert k.send(Issued(rid, REPLY)) == [CancelTicket("2026-11-30-A001", rid)]
+    assert k.state == before  # the next resident's screen is not disturbed
 
 
 def test_printer_not_ready_pauses_before_a_ticket_is_taken() -> None:
