@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import os
 import signal
@@ -16,7 +17,10 @@ from typing import Any
 import aiohttp
 import pytest
 
+from base.errors import ErrorCode, QmsError
+from dispatcher.domain.commands import CommandError
 from dispatcher.server.main import refuse_reason
+from dispatcher.server.schema import TRANSFER_NEEDS
 from dispatcher.server.store import Store
 from qms.cli import main
 from qms.config import load_config
@@ -210,6 +214,7 @@ def test_cancel_a_waiting_ticket(live: LiveDispatcher) -> None:
         ("POST", "/tickets", b"[1, 2]", 400, "bad_json"),
         ("POST", "/tickets", b"\xff\xfe", 400, "bad_json"),
         ("POST", "/tickets", b"", 400, "bad_json"),
+        ("POST", "/tickets", b'{"x": ' + b"[" * 30000 + b"]" * 30000 + b"}", 400, "bad_json"),
         ("POST", "/tickets", b'{"request_id": 7, "service_id": "sb-card"}', 400, "bad_request"),
         ("POST", "/tickets", b'{"request_id": "r", "service_id": ["sb-card"]}', 400,
          "bad_request"),
@@ -219,6 +224,9 @@ def test_cancel_a_waiting_ticket(live: LiveDispatcher) -> None:
          "unknown_service"),
         ("POST", "/tickets", b'{"service_id": "sb-card"}', 400, "bad_request"),
         ("POST", "/tickets", b'{"request_id": "", "service_id": "sb-card"}', 400, "bad_request"),
+        ("POST", "/tickets", b'{"request_id": "r", "service_id": ""}', 400, "bad_request"),
+        ("POST", "/tickets", b'{"request_id": "r\\n", "service_id": "sb-card"}', 400,
+         "bad_request"),
         ("POST", "/tickets", b'{"request_id": "r\\u0000", "service_id": "sb-card"}', 400,
          "bad_request"),
         ("POST", "/windows/9/call-next", b'{"request_id": "r"}', 404, "unknown_window"),
@@ -226,6 +234,12 @@ def test_cancel_a_waiting_ticket(live: LiveDispatcher) -> None:
         ("POST", "/windows/-1/call-next", b'{"request_id": "r"}', 404, "unknown_window"),
         ("POST", "/windows/3/transfer", b'{"request_id": "r", "window": "2"}', 400,
          "bad_request"),
+        ("POST", "/windows/3/transfer", b'{"request_id": "r"}', 400, "bad_request"),
+        ("POST", "/windows/3/transfer", b'{"request_id": "r", "service_id": null}', 400,
+         "bad_request"),
+        ("POST", "/windows/3/transfer", b'{"request_id": "r", "window": 1000}', 400,
+         "bad_request"),
+        ("POST", "/windows/%C2%B2/call-next", b'{"request_id": "r"}', 404, "unknown_window"),
         ("POST", "/windows/3/fly", b'{"request_id": "r"}', 404, "not_found"),
         ("GET", "/windows/3/call-next", None, 405, "method_not_allowed"),
         ("DELETE", "/tickets", None, 405, "method_not_allowed"),
@@ -234,8 +248,14 @@ def test_cancel_a_waiting_ticket(live: LiveDispatcher) -> None:
          "too_large"),
         ("POST", "/green-channel", b'{"request_id": "r", "mode": "maybe"}', 400, "bad_request"),
         ("GET", "/tickets?date=yesterday", None, 400, "bad_request"),
+        ("GET", "/tickets?date=2026-13-45", None, 400, "bad_request"),
+        ("GET", "/tickets?date=20261130", None, 400, "bad_request"),
+        ("GET", "/tickets?date=", None, 400, "bad_request"),
+        ("GET", "/tickets?status=lost", None, 400, "bad_request"),
+        ("GET", "/tickets?print_status=maybe", None, 400, "bad_request"),
         ("GET", "/tickets?colour=red", None, 400, "bad_request"),
-        ("GET", "/events", None, 400, "bad_request"),
+        ("GET", "/events", None, 426, "upgrade_required"),
+        ("GET", "/events?since=x", None, 400, "bad_request"),
     ],
 )
 def test_malformed_requests_get_a_4xx_json_error_and_change_nothing(
@@ -247,6 +267,120 @@ def test_malformed_requests_get_a_4xx_json_error_and_change_nothing(
     assert (got, body["error"]["code"]) == (status, code), body
     assert body["error"]["message"]
     assert live.call("GET", "/health")[1]["seq"] == seq
+
+
+def raw_call(live: LiveDispatcher, method: str, path: str, token: str | None = None
+             ) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """(status, JSON body, headers) of one request to /api/v1 + path."""
+    conn = http.client.HTTPConnection("127.0.0.1", live.port, timeout=10)
+    try:
+        headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+        conn.request(method, "/api/v1" + path, headers=headers)
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read() or b"{}"), dict(resp.getheaders())
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("GET", "/windows/3/call-next", "POST"),
+    ("DELETE", "/tickets", "GET, HEAD, POST"),
+    ("PUT", "/state", "GET, HEAD"),
+    ("OPTIONS", "/tickets/2026-11-30-B001", "GET, HEAD"),
+    ("PATCH", "/green-channel", "POST"),
+    ("POST", "/health", "GET, HEAD"),
+])
+def test_a_405_names_the_allowed_methods(live: LiveDispatcher, method: str, path: str,
+                                         allowed: str) -> None:
+    status, body, headers = raw_call(live, method, path, ADMIN)
+    assert status == 405 and body["error"]["code"] == "method_not_allowed"
+    assert headers["Allow"] == allowed
+
+
+def test_errors_name_the_field_they_refuse(live: LiveDispatcher) -> None:
+    for raw, name in (
+        (b'{"request_id": "r", "service_id": ["sb-card"]}', "`$.service_id`"),
+        (b'{"request_id": 7, "service_id": "sb-card"}', "`$.request_id`"),
+        (b'{"request_id": "r", "service_id": "sb-card", "sign_language": 1}',
+         "`$.sign_language`"),
+        (b'{"request_id": "r", "service_id": "sb-card", "appointment_code": "' + b"7" * 33
+         + b'"}', "`$.appointment_code`"),
+        (b'{"request_id": "r"}', "`service_id`"),
+    ):
+        status, body = live.call("POST", "/tickets", token=KIOSK, raw=raw)
+        assert (status, body["error"]["code"]) == (400, "bad_request"), body
+        assert name in body["error"]["message"], body
+    status, body = live.call("POST", "/green-channel", token=ADMIN,
+                             raw=b'{"request_id": "g", "mode": "maybe"}')
+    assert status == 400 and "`$.mode`" in body["error"]["message"]
+    status, body = live.call("GET", "/tickets?date=2026-13-45", token=HALL)
+    assert status == 400 and "`$.date`" in body["error"]["message"]
+
+
+def test_transfer_needs_a_business_or_a_window_as_the_schema_says(live: LiveDispatcher) -> None:
+    transfer = live.call("GET", "/openapi.json")[1]["paths"]["/windows/{n}/transfer"]["post"]
+    schema = transfer["requestBody"]["content"]["application/json"]["schema"]
+    assert [branch["required"] for branch in schema["anyOf"]] == [["service_id"], ["window"]]
+    assert TRANSFER_NEEDS in schema["description"]
+    issue(live, "sb-card", "a")
+    assert call_next(live, 3, "c") == "B001"
+    seq = live.call("GET", "/health")[1]["seq"]
+    for body in ({"request_id": "t1"}, {"request_id": "t2", "service_id": None, "window": None}):
+        status, answer = live.call("POST", "/windows/3/transfer", body, HALL)
+        assert (status, answer["error"]) == (400, {"code": "bad_request",
+                                                   "message": TRANSFER_NEEDS})
+    # Well-formed, but the ticket is there already: not possible (409), like any other window
+    # that cannot take it.
+    status, answer = live.call("POST", "/windows/3/transfer", {"request_id": "t3", "window": 3},
+                               HALL)
+    assert (status, answer["error"]["code"]) == (409, "cannot_serve")
+    assert live.call("GET", "/health")[1]["seq"] == seq
+    status, answer = live.call("POST", "/windows/3/transfer", {"request_id": "t4", "window": 4},
+                               HALL)
+    assert status == 200 and answer["ticket"]["target_window"] == 4
+
+
+def test_an_empty_service_id_is_refused_as_the_schema_says(live: LiveDispatcher) -> None:
+    doc = live.call("GET", "/openapi.json")[1]
+    service_id = doc["components"]["schemas"]["IssueTicketRequest"]["properties"]["service_id"]
+    assert service_id["minLength"] == 1
+    status, body = live.call("POST", "/tickets", {"request_id": "e", "service_id": ""}, KIOSK)
+    assert status == 400 and "`$.service_id`" in body["error"]["message"]
+    # Not empty, so well-formed: it names no business of the catalog.
+    status, body = live.call("POST", "/tickets", {"request_id": "s", "service_id": " "}, KIOSK)
+    assert (status, body["error"]["code"]) == (422, "unknown_service")
+
+
+def test_request_ids_are_text_without_control_characters(live: LiveDispatcher) -> None:
+    for i, rid in enumerate(("取号-1", "a b", "x" * 128, "\u00a0\u200b")):
+        status, body = live.call("POST", "/tickets", {"request_id": rid, "service_id": "sb-card"},
+                                 KIOSK)
+        assert status == 201, (rid, body)
+        assert body["ticket"]["number"] == f"B{i + 1:03d}"
+    for rid in ("", "x" * 129, "r\n", "\tr", "r\x7f", "r\x85"):
+        status, body = live.call("POST", "/tickets", {"request_id": rid, "service_id": "sb-card"},
+                                 KIOSK)
+        assert (status, body["error"]["code"]) == (400, "bad_request"), rid
+        assert "`$.request_id`" in body["error"]["message"]
+
+
+def test_every_error_code_has_its_status() -> None:
+    assert {code.value: code.status for code in ErrorCode} == {
+        "bad_request": 400, "bad_json": 400, "unauthorized": 401, "forbidden": 403,
+        "not_found": 404, "unknown_window": 404, "unknown_ticket": 404,
+        "method_not_allowed": 405, "request_id_reused": 409, "window_paused": 409,
+        "window_not_paused": 409, "no_current_ticket": 409, "ticket_not_waiting": 409,
+        "cannot_serve": 409, "request_timeout": 408, "too_large": 413,
+        "upgrade_required": 426,
+        "unknown_service": 422, "unknown_staff": 422, "unknown_appointment": 422,
+        "appointment_not_today": 422, "appointment_too_early": 422,
+        "appointment_too_late": 422, "appointment_cancelled": 422, "unavailable": 503,
+    }
+    error = CommandError("no_current_ticket", "window 3 has no current ticket")
+    assert isinstance(error, QmsError) and error.code is ErrorCode.NO_CURRENT_TICKET
+    assert error.status == 409 and str(error) == "window 3 has no current ticket"
+    with pytest.raises(ValueError):
+        CommandError("no_such_code", "a code must be one of ErrorCode")
 
 
 def test_state_survives_a_restart_and_a_retry_after_it_gets_the_first_answer(

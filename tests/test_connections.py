@@ -158,3 +158,30 @@ def test_1030_half_open_connections_leave_the_kiosks_served(tmp_path: Path,
         out = proc.communicate(timeout=15)[0]
     assert out.count("Traceback") == 0
     assert len(out) < 20_000  # warnings are few and short, never a flood
+
+
+def test_a_body_that_does_not_arrive_is_answered_408_and_a_deep_one_400(
+        live: LiveDispatcher, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dispatcher.server.http as http
+
+    monkeypatch.setattr(http, "BODY_TIMEOUT_S", 1.0)  # the server runs in this process
+
+    s = socket.create_connection(("127.0.0.1", live.port), timeout=30)
+    try:
+        s.sendall(b"POST /api/v1/tickets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                  + KIOSK.encode() + b"\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 100\r\n\r\n{\"request_id\"")  # and then nothing
+        started = time.monotonic()
+        answer = s.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:80]
+        assert b"request_timeout" in answer
+        assert http.BODY_TIMEOUT_S - 0.5 < time.monotonic() - started < http.BODY_TIMEOUT_S + 5
+    finally:
+        s.close()
+    for depth in (33, 990, 30_000):
+        raw = b'{"request_id": "d", "service_id": "sb-card", "x": ' + b"[" * depth + \
+            b"]" * depth + b"}"
+        status, body = live.call("POST", "/tickets", raw=raw, token=KIOSK)
+        assert (status, body["error"]["code"]) == (400, "bad_json"), depth
+    ok = b'{"request_id": "d2", "service_id": "sb-card", "x": "[[[[" , "y": [[1]]}'
+    assert live.call("POST", "/tickets", raw=ok, token=KIOSK)[0] == 201

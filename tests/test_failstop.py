@@ -120,3 +120,24 @@ def test_a_database_folder_that_cannot_be_created_is_named(tmp_path: Path) -> No
     assert result.returncode == 1
     assert f"cannot create the database folder {blocker / 'state'}" in result.stderr
     assert "listen" not in result.stderr
+
+
+def test_health_says_unavailable_with_the_reason_once_serving_stopped(tmp_path: Path) -> None:
+    import asyncio
+
+    from aiohttp.test_utils import make_mocked_request
+
+    from dispatcher.server.http import ApiError, build_app, health
+    from dispatcher.server.service import DispatcherService
+
+    store = Store(tmp_path / "q.db")
+    service = DispatcherService(SMALL, store)
+    app = build_app(SMALL, service)
+    request = make_mocked_request("GET", "/api/v1/health", app=app)
+    ok = asyncio.run(health(request))
+    assert ok.status == 200
+    service.failure = "the database file was deleted or replaced"
+    with pytest.raises(ApiError) as err:
+        asyncio.run(health(request))
+    assert err.value.code == "unavailable" and "deleted" in err.value.message
+    store.close()

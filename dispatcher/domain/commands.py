@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from base.errors import QmsError
+
 
 @dataclass(frozen=True, kw_only=True)
 class Command:
@@ -113,10 +115,5 @@ def command_from_dict(data: dict[str, Any]) -> Command:
     return cls(**fields)
 
 
-class CommandError(Exception):
-    """A command the core refuses. Nothing changed. `code` is stable, for the API."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class CommandError(QmsError):
+    """A command the core refuses. Nothing changed. `code` is a stable `ErrorCode`, for the API."""

@@ -2,7 +2,9 @@
 
 Every request but health and the OpenAPI document carries `Authorization: Bearer TOKEN`:
 401 without a known token, 403 for a wrong role or window. Every error is
-`{"error": {"code", "message"}}` with a 4xx status; malformed input never changes state.
+`{"error": {"code", "message"}}` with its code's status; malformed input never changes state.
+Bodies and query parameters are decoded into the types of `dispatcher.server.schema`, from
+which /openapi.json is derived: what the document allows is what the server accepts.
 """
 
 from __future__ import annotations
@@ -13,17 +15,20 @@ import hmac
 import ipaddress
 import json
 import logging
+import re
 import weakref
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
+import msgspec
 from aiohttp import WSMsgType, web
+from msgspec import UNSET
 
+from base.errors import ErrorCode, QmsError
 from dispatcher import __version__
 from dispatcher.domain import commands as c
-from dispatcher.domain.commands import CommandError
 from dispatcher.domain.config import Config, Device
-from dispatcher.domain.core import MAX_REQUEST_ID
+from dispatcher.server import schema as s
 from dispatcher.server.openapi import openapi_document
 from dispatcher.server.service import DispatcherService, Unavailable
 
@@ -31,45 +36,25 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
 MAX_BODY = 64 * 1024
+MAX_DEPTH = 32  # JSON nesting a body may have (ours nest 2 deep)
+BODY_TIMEOUT_S = 10.0  # a body must arrive within this once its headers have
 HEARTBEAT_S = 2.0  # a subscriber hears from us at least this often
 SERVICE_KEY = web.AppKey("service", DispatcherService)
 CONFIG_KEY = web.AppKey("config", Config)
 SOCKETS_KEY: web.AppKey[weakref.WeakSet[Any]] = web.AppKey("sockets", weakref.WeakSet)
 
-STATUS_BY_CODE = {
-    "bad_request": 400,
-    "bad_json": 400,
-    "unauthorized": 401,
-    "forbidden": 403,
-    "not_found": 404,
-    "unknown_window": 404,
-    "unknown_ticket": 404,
-    "method_not_allowed": 405,
-    "request_id_reused": 409,
-    "window_paused": 409,
-    "window_not_paused": 409,
-    "no_current_ticket": 409,
-    "ticket_not_waiting": 409,
-    "cannot_serve": 409,
-    "too_large": 413,
-    "unknown_service": 422,
-    "unknown_staff": 422,
-    "unknown_appointment": 422,
-    "unavailable": 503,
-}
+T = TypeVar("T")
+B = TypeVar("B", bound=s.Mutation)
+WINDOW_NUMBER = re.compile(r"[0-9]{1,6}")  # ASCII digits: str.isdigit() also takes "²"
 
 
-class ApiError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class ApiError(QmsError):
+    """A request the server refuses before it reaches the core."""
 
 
-def error_response(code: str, message: str) -> web.Response:
-    return web.json_response(
-        {"error": {"code": code, "message": message}}, status=STATUS_BY_CODE.get(code, 400)
-    )
+def error_response(code: ErrorCode, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code.value, "message": message}},
+                             status=code.status)
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
@@ -82,24 +67,28 @@ async def errors_middleware(
 ) -> web.StreamResponse:
     try:
         return await handler(request)
-    except ApiError as err:
-        return error_response(err.code, err.message)
-    except CommandError as err:
-        return error_response(err.code, err.message)
+    except QmsError as err:  # ApiError and the core's CommandError
+        response = error_response(err.code, err.message)
+        if err.code is ErrorCode.UPGRADE_REQUIRED:
+            response.headers["Upgrade"] = "websocket"
+            response.headers["Connection"] = "Upgrade"
+        return response
     except Unavailable as err:
-        return error_response("unavailable", str(err))
+        return error_response(ErrorCode.UNAVAILABLE, str(err))
     except web.HTTPRequestEntityTooLarge:
-        return error_response("too_large", f"the body is larger than {MAX_BODY} bytes")
+        return error_response(ErrorCode.TOO_LARGE, f"the body is larger than {MAX_BODY} bytes")
     except web.HTTPMethodNotAllowed as exc:
-        return error_response("method_not_allowed",
-                              f"{request.method} is not allowed here (allowed: "
-                              f"{', '.join(sorted(exc.allowed_methods))})")
+        allowed = ", ".join(sorted(exc.allowed_methods))
+        response = error_response(ErrorCode.METHOD_NOT_ALLOWED,
+                                  f"{request.method} is not allowed here (allowed: {allowed})")
+        response.headers["Allow"] = allowed  # RFC 9110: a 405 names the methods there are
+        return response
     except web.HTTPNotFound:
-        return error_response("not_found", f"no such endpoint: {request.path}")
+        return error_response(ErrorCode.NOT_FOUND, f"no such endpoint: {request.path}")
     except web.HTTPException as exc:
         if exc.status >= 500:
             raise
-        return error_response("bad_request", exc.reason)
+        return error_response(ErrorCode.BAD_REQUEST, exc.reason)
 
 
 # -- authentication ---------------------------------------------------------------------------
@@ -120,67 +109,88 @@ def find_device(config: Config, header: str | None) -> Device | None:
 def authorize(request: web.Request, roles: tuple[str, ...], window: int | None = None) -> Device:
     device = find_device(request.app[CONFIG_KEY], request.headers.get("Authorization"))
     if device is None:
-        raise ApiError("unauthorized", "a known device token is required (Authorization: Bearer)")
+        raise ApiError(ErrorCode.UNAUTHORIZED,
+                       "a known device token is required (Authorization: Bearer)")
     if device.role == "admin":
         return device
     if device.role not in roles:
-        raise ApiError("forbidden", f"a {device.role} device may not do this")
+        raise ApiError(ErrorCode.FORBIDDEN, f"a {device.role} device may not do this")
     if window is not None and window not in device.windows:
-        raise ApiError("forbidden", f"device {device.name} may not operate window {window}")
+        raise ApiError(ErrorCode.FORBIDDEN,
+                       f"device {device.name} may not operate window {window}")
     return device
 
 
-# -- request bodies ---------------------------------------------------------------------------
+# -- request bodies and queries ---------------------------------------------------------------
 
 
-async def read_body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    if len(raw) > MAX_BODY:
-        raise ApiError("too_large", f"the body is larger than {MAX_BODY} bytes")
+async def read_body(request: web.Request, kind: type[T]) -> T:
+    """The body decoded into `kind` (a type of `dispatcher.server.schema`), else ApiError."""
     try:
-        body = json.loads(raw.decode("utf-8")) if raw else None
-    except (UnicodeDecodeError, ValueError):
-        raise ApiError("bad_json", "the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError("bad_json", "the body must be a JSON object")
-    return body
+        async with asyncio.timeout(BODY_TIMEOUT_S):
+            raw = await request.read()
+    except TimeoutError:
+        raise ApiError(ErrorCode.REQUEST_TIMEOUT,
+                       f"the body did not arrive within {BODY_TIMEOUT_S:g} s") from None
+    if len(raw) > MAX_BODY:
+        raise ApiError(ErrorCode.TOO_LARGE, f"the body is larger than {MAX_BODY} bytes")
+    return decode_body(raw, kind)
 
 
-def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], *,
-          required: bool = False, default: Any = None, max_len: int | None = None) -> Any:
-    if name not in body or body[name] is None:
-        if required:
-            raise ApiError("bad_request", f"{name} is required")
-        return default
-    value = body[name]
-    if isinstance(value, bool) and kind is not bool and not (
-        isinstance(kind, tuple) and bool in kind
-    ):
-        raise ApiError("bad_request", f"{name} has the wrong type")
-    if not isinstance(value, kind):
-        raise ApiError("bad_request", f"{name} has the wrong type")
-    if isinstance(value, str):
-        if max_len is not None and len(value) > max_len:
-            raise ApiError("bad_request", f"{name} is longer than {max_len} characters")
-        if required and not value.strip():
-            raise ApiError("bad_request", f"{name} must not be empty")
-    return value
+def decode_body(raw: bytes, kind: type[T]) -> T:
+    """bad_json when `raw` is not a JSON object or nests deeper than MAX_DEPTH; bad_request
+    naming the field it gets wrong."""
+    if nesting_depth(raw) > MAX_DEPTH:
+        raise ApiError(ErrorCode.BAD_JSON, f"the body nests deeper than {MAX_DEPTH} levels")
+    try:
+        return msgspec.json.decode(raw, type=kind)
+    except msgspec.ValidationError as err:
+        if not raw.lstrip(b" \t\r\n").startswith(b"{"):
+            raise ApiError(ErrorCode.BAD_JSON, "the body must be a JSON object") from None
+        raise ApiError(ErrorCode.BAD_REQUEST, str(err)) from None
+    except (msgspec.DecodeError, UnicodeDecodeError) as err:
+        raise ApiError(ErrorCode.BAD_JSON, f"the body is not valid JSON: {err}") from None
+    except RecursionError:
+        raise ApiError(ErrorCode.BAD_JSON, "the body is nested too deeply") from None
 
 
-def request_id(body: dict[str, Any]) -> str:
-    rid: str = field(body, "request_id", str, required=True, max_len=MAX_REQUEST_ID)
-    if not rid.isprintable():
-        raise ApiError("bad_request", "request_id must be printable text")
-    return rid
+def nesting_depth(raw: bytes) -> int:
+    """How deep JSON arrays and objects nest in `raw` (brackets inside strings not counted)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
+def decode_query(query: Mapping[str, str], kind: type[T]) -> T:
+    """The query parameters decoded into `kind`, else bad_request naming the parameter."""
+    try:
+        return msgspec.convert(dict(query), type=kind, strict=False)
+    except msgspec.ValidationError as err:
+        raise ApiError(ErrorCode.BAD_REQUEST, f"query: {err}") from None
 
 
 def window_number(request: web.Request) -> int:
     text = request.match_info["n"]
-    if not text.isdigit() or len(text) > 6:
-        raise ApiError("unknown_window", f"there is no window {text!r}")
+    if not WINDOW_NUMBER.fullmatch(text):
+        raise ApiError(ErrorCode.UNKNOWN_WINDOW, f"there is no window {text!r}")
     n = int(text)
     if n not in request.app[SERVICE_KEY].core.state.windows:
-        raise ApiError("unknown_window", f"there is no window {n}")
+        raise ApiError(ErrorCode.UNKNOWN_WINDOW, f"there is no window {n}")
     return n
 
 
@@ -189,6 +199,8 @@ def window_number(request: web.Request) -> int:
 
 async def health(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
+    if service.failure is not None:  # fail-stop: about to exit, say why
+        raise ApiError(ErrorCode.UNAVAILABLE, service.failure)
     return json_response({"status": "ok", "version": __version__, "seq": service.seq,
                           "epoch": service.epoch})
 
@@ -227,19 +239,15 @@ async def state(request: web.Request) -> web.Response:
 async def list_tickets(request: web.Request) -> web.Response:
     authorize(request, ("kiosk", "caller", "display"))
     service = request.app[SERVICE_KEY]
-    q = request.query
-    for key in q:
-        if key not in ("date", "status", "print_status"):
-            raise ApiError("bad_request", f"unknown query parameter {key!r}")
-    day = q.get("date")
-    if day is None:
+    query = decode_query(request.query, s.TicketQuery)
+    if query.date is UNSET:
         current = service.core.state.business_day
         day = current.isoformat() if current else None
-    elif len(day) != 10:
-        raise ApiError("bad_request", "date must be YYYY-MM-DD")
-    tickets = await service.read(
-        lambda: service.store.tickets(day, q.get("status"), q.get("print_status"))
-    )
+    else:
+        day = query.date.isoformat()
+    status = None if query.status is UNSET else query.status.value
+    printed = None if query.print_status is UNSET else query.print_status.value
+    tickets = await service.read(lambda: service.store.tickets(day, status, printed))
     return json_response({"date": day, "tickets": tickets})
 
 
@@ -249,7 +257,7 @@ async def get_ticket(request: web.Request) -> web.Response:
     tid = request.match_info["ticket_id"]
     ticket = await service.read(lambda: service.store.ticket(tid))
     if ticket is None:
-        raise ApiError("unknown_ticket", f"there is no ticket {tid!r}")
+        raise ApiError(ErrorCode.UNKNOWN_TICKET, f"there is no ticket {tid!r}")
     return json_response({"ticket": ticket})
 
 
@@ -261,85 +269,87 @@ async def run(request: web.Request, command: c.Command, device: Device,
 
 async def issue_ticket(request: web.Request) -> web.Response:
     device = authorize(request, ("kiosk",))
-    body = await read_body(request)
+    body = await read_body(request, s.IssueTicketRequest)
     command = c.IssueTicket(
-        request_id=request_id(body),
-        service_id=field(body, "service_id", str, required=True, max_len=64),
-        sign_language=field(body, "sign_language", bool, default=False),
-        appointment_code=field(body, "appointment_code", str, max_len=32),
+        request_id=body.request_id, service_id=body.service_id,
+        sign_language=bool(body.sign_language), appointment_code=body.appointment_code,
     )
     return await run(request, command, device, status=201)
 
 
 async def report_print(request: web.Request) -> web.Response:
     device = authorize(request, ("kiosk",))
-    body = await read_body(request)
+    body = await read_body(request, s.PrintReportRequest)
     command = c.ReportPrint(
-        request_id=request_id(body), ticket_id=request.match_info["ticket_id"],
-        printed=field(body, "printed", bool, required=True),
-        error=field(body, "error", str, max_len=200),
+        request_id=body.request_id, ticket_id=request.match_info["ticket_id"],
+        printed=body.printed, error=body.error,
     )
     return await run(request, command, device)
 
 
 async def cancel_ticket(request: web.Request) -> web.Response:
     device = authorize(request, ("kiosk",))
-    body = await read_body(request)
+    body = await read_body(request, s.CancelTicketRequest)
     command = c.CancelTicket(
-        request_id=request_id(body), ticket_id=request.match_info["ticket_id"],
-        reason=field(body, "reason", str, default="cancelled", max_len=100),
+        request_id=body.request_id, ticket_id=request.match_info["ticket_id"],
+        reason="cancelled" if body.reason is None else body.reason,
     )
     return await run(request, command, device)
 
 
 def window_verb(
-    make: Callable[[str, int, dict[str, Any]], c.Command],
+    kind: type[B], make: Callable[[B, int], c.Command],
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A caller verb: the window (404), the device's right to it (403), then the body."""
+
     async def handler(request: web.Request) -> web.Response:
         n = window_number(request)
         device = authorize(request, ("caller",), window=n)
-        body = await read_body(request)
-        return await run(request, make(request_id(body), n, body), device)
+        body = await read_body(request, kind)
+        return await run(request, make(body, n), device)
 
     return handler
 
 
-def _transfer(rid: str, n: int, body: dict[str, Any]) -> c.Command:
-    return c.Transfer(
-        request_id=rid, window=n,
-        service_id=field(body, "service_id", str, max_len=64),
-        to_window=field(body, "window", int),
-    )
+def _transfer(body: s.TransferRequest, n: int) -> c.Command:
+    if body.service_id is None and body.window is None:  # the schema's anyOf (TransferBody)
+        raise ApiError(ErrorCode.BAD_REQUEST, s.TRANSFER_NEEDS)
+    if body.window == n:  # well-formed (no schema relates path and body), but not possible
+        raise ApiError(ErrorCode.CANNOT_SERVE,
+                       f"the ticket is at window {n} already: transfer it to another window")
+    return c.Transfer(request_id=body.request_id, window=n, service_id=body.service_id,
+                      to_window=body.window)
 
 
-def _sign_in(rid: str, n: int, body: dict[str, Any]) -> c.Command:
-    return c.SignIn(request_id=rid, window=n, staff_id=field(body, "staff_id", str, max_len=64))
+def _plain(cls: type[c.CallNext | c.Recall | c.NoShow | c.Pause | c.Resume]
+           ) -> Callable[[s.WindowRequest, int], c.Command]:
+    """A verb whose body is only the request id."""
+    return lambda body, n: cls(request_id=body.request_id, window=n)
+
+
+def _sign_in(body: s.SignInRequest, n: int) -> c.Command:
+    return c.SignIn(request_id=body.request_id, window=n, staff_id=body.staff_id)
 
 
 async def green_channel(request: web.Request) -> web.Response:
     device = authorize(request, ())
-    body = await read_body(request)
-    mode = field(body, "mode", str, required=True)
-    if mode not in ("auto", "on", "off"):
-        raise ApiError("bad_request", "mode must be auto, on or off")
-    return await run(request, c.SetGreenChannel(request_id=request_id(body), mode=mode), device)
+    body = await read_body(request, s.GreenChannelRequest)
+    command = c.SetGreenChannel(request_id=body.request_id, mode=body.mode.value)
+    return await run(request, command, device)
 
 
 async def events(request: web.Request) -> web.StreamResponse:
     authorize(request, ("kiosk", "caller", "display"))
     service = request.app[SERVICE_KEY]
-    since_text = request.query.get("since")
-    since = None
-    if since_text is not None:
-        if not since_text.isdigit() or len(since_text) > 15:
-            raise ApiError("bad_request", "since must be a sequence number")
-        since = int(since_text)
+    query = decode_query(request.query, s.EventsQuery)
     if request.headers.get("Upgrade", "").lower() != "websocket":
-        raise ApiError("bad_request", "this endpoint is a WebSocket")
+        raise ApiError(ErrorCode.UPGRADE_REQUIRED,
+                       "this endpoint is a WebSocket: send Upgrade: websocket")
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S * 2, max_msg_size=4096)
     await ws.prepare(request)
     request.app[SOCKETS_KEY].add(ws)
-    sub = await service.subscribe(since, request.query.get("epoch"))
+    sub = await service.subscribe(None if query.since is UNSET else query.since,
+                                  None if query.epoch is UNSET else query.epoch)
 
     async def pump() -> None:
         last: int | None = None
@@ -383,17 +393,17 @@ def build_app(config: Config, service: DispatcherService) -> web.Application:
     app.router.add_get(f"{p}/tickets/{{ticket_id}}", get_ticket)
     app.router.add_post(f"{p}/tickets/{{ticket_id}}/print-report", report_print)
     app.router.add_post(f"{p}/tickets/{{ticket_id}}/cancel", cancel_ticket)
-    verbs: dict[str, Callable[[str, int, dict[str, Any]], c.Command]] = {
-        "call-next": lambda rid, n, _: c.CallNext(request_id=rid, window=n),
-        "recall": lambda rid, n, _: c.Recall(request_id=rid, window=n),
-        "no-show": lambda rid, n, _: c.NoShow(request_id=rid, window=n),
-        "pause": lambda rid, n, _: c.Pause(request_id=rid, window=n),
-        "resume": lambda rid, n, _: c.Resume(request_id=rid, window=n),
-        "transfer": _transfer,
-        "sign-in": _sign_in,
+    verbs = {
+        "call-next": window_verb(s.WindowRequest, _plain(c.CallNext)),
+        "recall": window_verb(s.WindowRequest, _plain(c.Recall)),
+        "no-show": window_verb(s.WindowRequest, _plain(c.NoShow)),
+        "pause": window_verb(s.WindowRequest, _plain(c.Pause)),
+        "resume": window_verb(s.WindowRequest, _plain(c.Resume)),
+        "transfer": window_verb(s.TransferRequest, _transfer),
+        "sign-in": window_verb(s.SignInRequest, _sign_in),
     }
-    for verb, make in verbs.items():
-        app.router.add_post(f"{p}/windows/{{n}}/{verb}", window_verb(make))
+    for verb, handler in verbs.items():
+        app.router.add_post(f"{p}/windows/{{n}}/{verb}", handler)
     app.router.add_post(f"{p}/green-channel", green_channel)
     app.router.add_get(f"{p}/events", events)
 
