@@ -260,16 +260,20 @@ def demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str], Pat
         proc.wait(5)
 
 
-def processes_using(path: Path) -> list[int]:
+def processes_using(state: Path) -> list[int]:
+    """The demo and its parts: processes naming this state folder on their command line or
+    in their environment (STATE_DIRECTORY)."""
     found = []
+    env_entry = f"STATE_DIRECTORY={state}".encode()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            cmdline = (entry / "cmdline").read_bytes()
+            environ = (entry / "environ").read_bytes()
         except OSError:
             continue
-        if str(path) in cmdline:
+        if str(state).encode() in cmdline or env_entry in environ.split(b"\0"):
             found.append(int(entry.name))
     return found
 
@@ -336,28 +340,13 @@ def test_a_stuck_queue_writer_stops_the_heartbeats(tmp_path: Path,
         fake.close()
 
 
-def processes_with_state(state: Path) -> list[int]:
-    """Processes whose environment names this state folder (the demo's parts)."""
-    found = []
-    needle = f"STATE_DIRECTORY={state}".encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if needle in environ.split(b"\0"):
-            found.append(int(entry.name))
-    return found
-
 
 def test_the_demos_parts_stop_when_the_demo_is_killed(
     demo: tuple[subprocess.Popen[str], list[str], Path],
 ) -> None:
     proc, lines, state = demo
     wait_until(lambda: any("qms demo: dispatcher http://" in ln for ln in lines), timeout=30)
-    wait_until(lambda: len(processes_with_state(state)) >= 3, timeout=30)  # dispatcher, hall, kiosk
+    wait_until(lambda: len(processes_using(state)) >= 4, timeout=30)  # demo + its 3 parts
     proc.kill()  # SIGKILL: the demo cannot clean up
     proc.wait(5)
-    wait_until(lambda: processes_with_state(state) == [], timeout=15)
+    wait_until(lambda: processes_using(state) == [], timeout=15)
