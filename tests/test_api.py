@@ -10,7 +10,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +28,6 @@ from .helpers import ADMIN, DESK3, HALL, KIOSK, SCREEN, small_config
 from .live import LiveDispatcher, http_call
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "center.toml"
-
-
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[LiveDispatcher]:
-    server = LiveDispatcher(small_config(), tmp_path / "qms.db").start()
-    yield server
-    server.stop()
 
 
 def issue(live: LiveDispatcher, service: str, rid: str, **extra: Any) -> dict[str, Any]:

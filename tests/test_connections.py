@@ -17,6 +17,7 @@ import pytest
 
 from dispatcher.server.guard import ConnectionLimits
 
+from .conftest import wait_until
 from .helpers import KIOSK, SCREEN, small_config
 from .live import LiveDispatcher, http_call
 
@@ -113,18 +114,12 @@ def test_an_event_stream_is_never_dropped_as_idle(tmp_path: Path) -> None:
     threading.Thread(target=listen, daemon=True).start()
     socks: list[socket.socket] = []
     try:
-        deadline = time.monotonic() + 5
-        while not got and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert got, "no snapshot"
+        wait_until(lambda: got, what="a snapshot")
         socks = half_requests(live.port, 15)  # over the cap: idle ones go, the stream stays
         assert issue(live.port, "k1")[0] == 201
         time.sleep(0.5)
         assert not closed.is_set()
-        deadline = time.monotonic() + 5
-        while not any('"ticket_issued"' in m for m in got) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert any('"ticket_issued"' in m for m in got)
+        wait_until(lambda: any('"ticket_issued"' in m for m in got), what="the event")
     finally:
         for s in socks:
             s.close()

@@ -13,6 +13,8 @@ import pytest
 
 from display.voice import ALL_CLIPS, Announcer, VoicePack, phrase, window_words
 
+from .conftest import wait_until
+
 
 def write_clip(path: Path, ms: int = 20, rate: int = 22050, value: int = 1000) -> None:
     samples = array.array("h", [value] * (rate * ms // 1000))
@@ -85,9 +87,7 @@ def test_calls_are_spoken_in_order_twice_each_never_overlapping(pack_dir: Path) 
         announcer.announce("A012", 3)
         announcer.announce("B007", 12)
         announcer.announce("A012", 3)  # a recall: said again
-        deadline = time.monotonic() + 10
-        while len(spoken) < 3 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: len(spoken) >= 3, timeout=10)
     finally:
         announcer.stop()
     assert spoken == [("A012", 3), ("B007", 12), ("A012", 3)]
