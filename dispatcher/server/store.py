@@ -14,48 +14,66 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from dispatcher.domain.commands import Command, command_from_dict, command_to_dict
 from dispatcher.domain.config import Config
 from dispatcher.domain.core import Outcome, QueueCore
 from dispatcher.domain.events import Event, event_from_dict, event_to_dict
 
-SCHEMA_VERSION = 1
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY,
-    at TEXT NOT NULL,
-    type TEXT NOT NULL,
-    request_id TEXT,
-    data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_type ON events(type, seq);
-CREATE TABLE IF NOT EXISTS answers (
-    request_id TEXT PRIMARY KEY,
-    command TEXT NOT NULL,
-    reply TEXT NOT NULL,
-    device TEXT,
-    seq INTEGER NOT NULL,
-    at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS tickets (
-    id TEXT PRIMARY KEY,
-    business_day TEXT NOT NULL,
-    number TEXT NOT NULL,
-    service_id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    print_status TEXT NOT NULL,
-    issued_at TEXT NOT NULL,
-    data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS tickets_day ON tickets(business_day, status);
-CREATE INDEX IF NOT EXISTS tickets_print ON tickets(print_status, business_day);
-"""
+SCHEMA_VERSION = 2
+SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS events (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        type TEXT NOT NULL,
+        request_id TEXT,
+        data TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS answers (
+        request_id TEXT PRIMARY KEY,
+        command TEXT NOT NULL,
+        reply TEXT NOT NULL,
+        device TEXT,
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS tickets (
+        id TEXT PRIMARY KEY,
+        business_day TEXT NOT NULL,
+        number TEXT NOT NULL,
+        service_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        print_status TEXT NOT NULL,
+        issued_at TEXT NOT NULL,
+        data TEXT NOT NULL
+    )""",
+    # Written once per ticket: a ticket's day and time of issue never change.
+    "CREATE INDEX IF NOT EXISTS tickets_by_day ON tickets(business_day, issued_at)",
+]
+# From version n to n + 1, before SCHEMA creates what is missing. Version 2 writes less per
+# commit (SD card wear): no index on events(type) (the last day start is found by reading the
+# log backwards), and the tickets' indexes no longer hold their status (which every call
+# changes) but only what never changes.
+MIGRATIONS = {
+    1: ["DROP INDEX IF EXISTS events_type", "DROP INDEX IF EXISTS tickets_day",
+        "DROP INDEX IF EXISTS tickets_print"],
+}
+# Settings of every connection. A commit writes each page it touches whole, so small pages
+# write less (only a new database gets them: a database keeps the page size it was made with).
+# The WAL is copied into the database (a checkpoint) once it holds WAL_BYTES, then rewritten
+# from its start; should it ever grow past twice that (a reader holding a checkpoint back), it
+# is cut back after the next checkpoint.
+PAGE_SIZE = 1024
+WAL_BYTES = 4 * 1024 * 1024
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 class StoreError(Exception):
@@ -93,8 +111,28 @@ class Record:
         return out
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+class Cursor(Protocol):
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+class Connection(Protocol):
+    """What the Store uses of a `sqlite3.Connection` in autocommit mode (isolation_level
+    None); its errors must be `sqlite3.Error`s."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Any: ...
+    def close(self) -> None: ...
+
+
+Connect = Callable[[Path], Connection]
+C = TypeVar("C", bound=Connection)
+
+
+def set_pragmas(conn: C, path: Path) -> C:
+    """Put a new connection in WAL mode with synchronous=FULL and check that both hold; set
+    the page size (for a new database), the checkpoint interval and the WAL's size limit."""
+    conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before WAL mode writes a new file
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
@@ -102,38 +140,68 @@ def _connect(path: Path) -> sqlite3.Connection:
     if mode != "wal" or sync != 2:
         conn.close()
         raise StoreError(f"{path}: need journal_mode=wal and synchronous=FULL, got {mode}/{sync}")
+    page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+    conn.execute(f"PRAGMA wal_autocheckpoint={WAL_BYTES // page_size}")
+    conn.execute(f"PRAGMA journal_size_limit={2 * WAL_BYTES}")
     return conn
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    return set_pragmas(conn, path)
 
 
 class Store:
     """The dispatcher's SQLite database. Writes from one thread at a time (the service's)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, connect: Connect = _connect) -> None:
+        """Open (or create) the database; `connect` opens one configured connection (tests
+        open them through another SQLite, e.g. apsw with a power-cut VFS)."""
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the database folder {self.path.parent}: "
                              f"{exc.strerror or exc}") from None
+        opened: list[Connection] = []
         try:
-            self._write = _connect(self.path)
-            self._write.executescript(SCHEMA)
-            self._read = _connect(self.path)
-        except sqlite3.Error as exc:
+            self._write = connect(self.path)
+            opened.append(self._write)
+            self._read = connect(self.path)
+            opened.append(self._read)
+            self._identity = self._file_identity()
+            if self._identity is None:
+                raise StoreError(f"{self.path}: the database file vanished while opening")
+            self._read_lock = threading.Lock()
+            self._prepare()
+            self.epoch = self._meta("epoch") or ""
+        except (StoreError, sqlite3.Error) as exc:
+            for conn in opened:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            if isinstance(exc, StoreError):
+                raise
             raise StoreError(f"{self.path}: {exc}") from None
-        self._identity = self._file_identity()
-        if self._identity is None:
-            raise StoreError(f"{self.path}: the database file vanished while opening")
-        self._read_lock = threading.Lock()
-        with self._transaction():
-            version = self._meta("schema_version")
-            if version is None:
-                self._set_meta("schema_version", str(SCHEMA_VERSION))
-                self._set_meta("epoch", secrets.token_hex(8))
-            elif int(version) != SCHEMA_VERSION:
+
+    def _prepare(self) -> None:
+        """Create the tables, or bring an older database to this schema, in one transaction."""
+        with self._transaction() as db:
+            made = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
+            found = self._meta("schema_version") if made else None
+            version = None if found is None else int(found)
+            if version == SCHEMA_VERSION:
+                return
+            if version is not None and not 1 <= version < SCHEMA_VERSION:
                 raise StoreError(f"{self.path}: schema version {version}, "
                                  f"this qms needs {SCHEMA_VERSION}")
-        self.epoch = self._meta("epoch") or ""
+            for step in range(version or 1, SCHEMA_VERSION):
+                for statement in MIGRATIONS[step]:
+                    db.execute(statement)
+            for statement in SCHEMA:
+                db.execute(statement)
+            self._set_meta("schema_version", str(SCHEMA_VERSION))
+            if version is None:
+                self._set_meta("epoch", secrets.token_hex(8))
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -141,7 +209,7 @@ class Store:
         store = self
 
         class _Tx:
-            def __enter__(self) -> sqlite3.Connection:
+            def __enter__(self) -> Connection:
                 store._write.execute("BEGIN IMMEDIATE")
                 return store._write
 
@@ -194,24 +262,27 @@ class Store:
                 db.executemany(
                     "INSERT INTO events(seq, at, type, request_id, data) VALUES (?, ?, ?, ?, ?)",
                     [
-                        (m["seq"], m["at"], m["type"], m["request_id"],
-                         json.dumps(m, ensure_ascii=False))
+                        (m["seq"], m["at"], m["type"], m["request_id"], _json(m))
                         for m in r.messages
                     ],
                 )
                 db.execute(
                     "INSERT INTO answers(request_id, command, reply, device, seq, at) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
-                    (r.command.request_id, json.dumps(command_to_dict(r.command)),
-                     json.dumps(r.outcome.reply, ensure_ascii=False), r.device, r.seq_after,
+                    (r.command.request_id, _json(command_to_dict(r.command)),
+                     _json(r.outcome.reply), r.device, r.seq_after,
                      r.outcome.events[-1].at.isoformat() if r.outcome.events else ""),
                 )
+                # Updated in place: the indexes, on columns that never change, stay untouched.
                 db.executemany(
-                    "INSERT OR REPLACE INTO tickets(id, business_day, number, service_id, status,"
-                    " print_status, issued_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO tickets(id, business_day, number, service_id, status,"
+                    " print_status, issued_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT(id) DO UPDATE SET service_id = excluded.service_id,"
+                    " status = excluded.status, print_status = excluded.print_status,"
+                    " data = excluded.data",
                     [
                         (t["id"], t["business_day"], t["number"], t["service_id"], t["status"],
-                         t["print_status"], t["issued_at"], json.dumps(t, ensure_ascii=False))
+                         t["print_status"], t["issued_at"], _json(t))
                         for t in r.outcome.tickets
                     ],
                 )
@@ -220,11 +291,15 @@ class Store:
 
     def load_core(self, config: Config) -> QueueCore:
         """Rebuild the core from the log, starting at the last business day's start."""
-        row = self._query("SELECT MAX(seq) FROM events WHERE type = 'day_started'")
-        start = row[0][0] or 1
-        issued_before = self._query(
-            "SELECT COUNT(*) FROM events WHERE type = 'ticket_issued' AND seq < ?", (start,)
-        )[0][0]
+        # Both read the log backwards and stop at the first match, about a day of events (an
+        # index on the type would cost a page write at every commit).
+        row = self._query("SELECT seq FROM events WHERE type = 'day_started' "
+                          "ORDER BY seq DESC LIMIT 1")
+        start = row[0][0] if row else 1
+        # Tickets are numbered in order over all days: the last one's `order` is their count.
+        last = self._query("SELECT data FROM events WHERE type = 'ticket_issued' AND seq < ? "
+                           "ORDER BY seq DESC LIMIT 1", (start,))
+        issued_before = int(json.loads(last[0][0])["order"]) if last else 0
         events = self.events_after(start - 1)
         return QueueCore.replay(config, events, seq_before=start - 1,
                                 issued_before=issued_before)
