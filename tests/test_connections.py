@@ -51,6 +51,11 @@ def issue(port: int, rid: str) -> tuple[int, float]:
     return status, time.monotonic() - started
 
 
+def default_file_limit() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
+
+
 @pytest.fixture
 def many_files() -> Iterator[None]:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -136,7 +141,8 @@ def test_1030_half_open_connections_leave_the_kiosks_served(tmp_path: Path,
     proc = subprocess.Popen(
         [sys.executable, "-m", "qms", "dispatcher", "--config", str(config), "--db",
          str(tmp_path / "q.db"), "--listen", "127.0.0.1:0"], cwd=ROOT, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=default_file_limit)  # started as systemd or a shell would: 1,024 files
     socks: list[socket.socket] = []
     try:
         assert proc.stdout is not None
