@@ -39,6 +39,8 @@ class ErrorCode(StrEnum):
     APPOINTMENT_TOO_LATE = "appointment_too_late"
     APPOINTMENT_CANCELLED = "appointment_cancelled"
     UNAVAILABLE = "unavailable"  # the dispatcher is stopping or its database failed
+    ISSUING_CLOSED = "issuing_closed"  # a manager closed ticket issuing for today
+    UNKNOWN_DEVICE = "unknown_device"  # no such device (e.g. kiosk) in the config
 
     @property
     def status(self) -> int:
@@ -61,6 +63,8 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.NO_CURRENT_TICKET: 409,
     ErrorCode.TICKET_NOT_WAITING: 409,
     ErrorCode.CANNOT_SERVE: 409,
+    ErrorCode.ISSUING_CLOSED: 409,
+    ErrorCode.UNKNOWN_DEVICE: 422,
     ErrorCode.REQUEST_TIMEOUT: 408,
     ErrorCode.TOO_LARGE: 413,
     ErrorCode.UPGRADE_REQUIRED: 426,

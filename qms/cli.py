@@ -78,6 +78,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("file", type=Path)
 
+    account = sub.add_parser("account", help="console accounts (managers and window staff)")
+    account_sub = account.add_subparsers(dest="account_command", metavar="ACTION",
+                                         required=True)
+    for name, text in (("add", "create an account (asks for the password)"),
+                       ("passwd", "set an account's password (its sessions end)"),
+                       ("disable", "disable an account (its sessions end at once)"),
+                       ("enable", "enable a disabled account"),
+                       ("list", "list the accounts")):
+        action = account_sub.add_parser(name, help=text)
+        action.add_argument("--config", type=Path, default=None,
+                            help="config file (default: the shipped examples/center.toml)")
+        action.add_argument("--db", type=Path, default=None,
+                            help="the dispatcher's database (default: as qms dispatcher)")
+        if name != "list":
+            action.add_argument("username")
+        if name == "add":
+            action.add_argument("--role", choices=("manager", "staff"), default="staff")
+            action.add_argument("--staff-id", default=None,
+                                help="the config's staff member (staff: default the user name)")
+        if name in ("add", "passwd"):
+            action.add_argument("--password-stdin", action="store_true",
+                                help="read the password from standard input (for scripts)")
+
     sim = sub.add_parser(
         "simulate", help="replay a day of arrivals through the real calling policy"
     )
@@ -130,6 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return printer_test(config.printer, sample_ticket(config, config.printer),
                             state_dir(path), args.to)
+    if args.command == "account":
+        from qms.accounts import account_command
+
+        return account_command(config, path, args)
     if args.command == "dispatcher":
         from dispatcher.server.main import default_db_path, run_dispatcher  # aiohttp: serving
 

@@ -38,8 +38,9 @@ class LiveDispatcher:
     """`serve()` on 127.0.0.1 with an ephemeral port, run on a background thread."""
 
     def __init__(self, config: Config, db: Path, clock: Any = None,
-                 limits: ConnectionLimits | None = None) -> None:
+                 limits: ConnectionLimits | None = None, demo_accounts: bool = False) -> None:
         self.config = config
+        self.demo_accounts = demo_accounts  # the console's demo logins (admin, s01…)
         self.limits = limits
         self.db = db
         self.clock = clock or FakeClock()
@@ -55,7 +56,8 @@ class LiveDispatcher:
             self._loop = asyncio.get_running_loop()
             self._stop = asyncio.Event()
             await serve(self.config, self.db, "127.0.0.1", 0, self.clock,
-                        ready=self._on_ready, stop=self._stop, limits=self.limits)
+                        ready=self._on_ready, stop=self._stop, limits=self.limits,
+                        demo_accounts=self.demo_accounts)
 
         try:
             asyncio.run(main())

@@ -157,6 +157,8 @@ BODY_TYPES: dict[tuple[str, str], Any] = {
     ("post", "/windows/{n}/transfer"): s.TransferBody,
     ("post", "/windows/{n}/sign-in"): s.SignInRequest,
     ("post", "/green-channel"): s.GreenChannelRequest,
+    ("post", "/issuing"): s.IssuingRequest,
+    ("post", "/tickets/{ticket_id}/reprint"): s.ReprintRequest,
 }
 
 

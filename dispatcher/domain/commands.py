@@ -92,6 +92,21 @@ class ReportPrint(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SetIssuing(Command):
+    """Close ticket issuing for the rest of the business day (open=False), or reopen it."""
+
+    open: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestReprint(Command):
+    """Print a ticket again at the named kiosk (e.g. one whose print failed)."""
+
+    ticket_id: str
+    kiosk: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class StartDay(Command):
     """The clock passed the start of a business day: close the last one, open this one.
     Sent by the dispatcher itself (request id `day-YYYY-MM-DD`), not by devices."""
@@ -100,7 +115,7 @@ class StartDay(Command):
 COMMAND_TYPES: dict[str, type[Command]] = {
     cls.__name__: cls
     for cls in (IssueTicket, CallNext, Recall, NoShow, Pause, Resume, Transfer, CancelTicket,
-                SignIn, SetGreenChannel, ReportPrint, StartDay)
+                SignIn, SetGreenChannel, ReportPrint, StartDay, SetIssuing, RequestReprint)
 }
 
 

@@ -143,12 +143,31 @@ class TicketPrintReported(Event):
     error: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class IssuingSet(Event):
+    """A manager closed ticket issuing for the rest of the day (or opened it again). Tickets
+    already issued are still called; the next business day opens issuing again."""
+
+    type: ClassVar[str] = "issuing_set"
+    open: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReprintRequested(Event):
+    """Staff asked the kiosk `kiosk` to print this ticket again (it reports the print)."""
+
+    type: ClassVar[str] = "reprint_requested"
+    ticket_id: str
+    kiosk: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
         DayStarted, TicketExpired, TicketIssued, TicketCalled, TicketRecalled, TicketFinished,
         TicketNoShow, TicketTransferred, TicketCancelled, WindowPaused, WindowResumed,
         StaffSignedIn, DiversionChanged, GreenChannelModeSet, TicketPrintReported,
+        IssuingSet, ReprintRequested,
     )
 }
 

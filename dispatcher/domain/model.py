@@ -131,6 +131,7 @@ class QueueState:
     windows: dict[int, WindowState] = field(default_factory=dict)
     diversion_on: bool = False  # short high-frequency diversion at the green windows
     green_channel_mode: GreenChannelMode = GreenChannelMode.AUTO
+    issuing_open: bool = True  # False: a manager closed issuing for the rest of the day
     issued_total: int = 0  # tickets issued over all days
     seq: int = 0  # number of events applied
     recent_calls: list[dict[str, Any]] = field(default_factory=list)  # newest first
@@ -148,6 +149,7 @@ class QueueState:
             seq=int(d["seq"]),
             diversion_on=bool(d.get("diversion_on")),
             green_channel_mode=GreenChannelMode(d.get("green_channel_mode", "auto")),
+            issuing_open=bool(d.get("issuing_open", True)),
             recent_calls=list(d.get("recent_calls", [])),
         )
         for t in d.get("waiting", []):
@@ -180,4 +182,5 @@ class QueueState:
             "recent_calls": list(self.recent_calls),
             "diversion_on": self.diversion_on,
             "green_channel_mode": self.green_channel_mode.value,
+            "issuing_open": self.issuing_open,
         }

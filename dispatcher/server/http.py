@@ -30,6 +30,7 @@ from dispatcher.domain import commands as c
 from dispatcher.domain.config import Config, Device
 from dispatcher.server import schema as s
 from dispatcher.server.openapi import openapi_document
+from dispatcher.server.presence import Presence
 from dispatcher.server.service import DispatcherService, Unavailable
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ HEARTBEAT_S = 2.0  # a subscriber hears from us at least this often
 SERVICE_KEY = web.AppKey("service", DispatcherService)
 CONFIG_KEY = web.AppKey("config", Config)
 SOCKETS_KEY: web.AppKey[weakref.WeakSet[Any]] = web.AppKey("sockets", weakref.WeakSet)
+PRESENCE_KEY = web.AppKey("presence", Presence)
 
 T = TypeVar("T")
 B = TypeVar("B", bound=s.Mutation)
@@ -86,7 +88,7 @@ async def errors_middleware(
     except web.HTTPNotFound:
         return error_response(ErrorCode.NOT_FOUND, f"no such endpoint: {request.path}")
     except web.HTTPException as exc:
-        if exc.status >= 500:
+        if exc.status < 400 or exc.status >= 500:  # redirects (the console's) go out as they are
             raise
         return error_response(ErrorCode.BAD_REQUEST, exc.reason)
 
@@ -261,8 +263,14 @@ async def get_ticket(request: web.Request) -> web.Response:
     return json_response({"ticket": ticket})
 
 
+RESERVED_IDS = ("day-", "con-")  # the dispatcher's own (day starts) and the console's
+
+
 async def run(request: web.Request, command: c.Command, device: Device,
               status: int = 200) -> web.Response:
+    if command.request_id.startswith(RESERVED_IDS):
+        raise ApiError(ErrorCode.BAD_REQUEST,
+                       f"request ids starting with {' or '.join(RESERVED_IDS)} are reserved")
     outcome = await request.app[SERVICE_KEY].execute(command, device.name)
     return json_response(outcome.reply, status=status)
 
@@ -284,7 +292,9 @@ async def report_print(request: web.Request) -> web.Response:
         request_id=body.request_id, ticket_id=request.match_info["ticket_id"],
         printed=body.printed, error=body.error,
     )
-    return await run(request, command, device)
+    response = await run(request, command, device)
+    request.app[PRESENCE_KEY].printed(device.name, body.printed, body.error)
+    return response
 
 
 async def cancel_ticket(request: web.Request) -> web.Response:
@@ -338,18 +348,39 @@ async def green_channel(request: web.Request) -> web.Response:
     return await run(request, command, device)
 
 
+async def set_issuing(request: web.Request) -> web.Response:
+    device = authorize(request, ())
+    body = await read_body(request, s.IssuingRequest)
+    return await run(request, c.SetIssuing(request_id=body.request_id, open=body.open), device)
+
+
+async def reprint_ticket(request: web.Request) -> web.Response:
+    device = authorize(request, ())
+    body = await read_body(request, s.ReprintRequest)
+    command = c.RequestReprint(request_id=body.request_id,
+                               ticket_id=request.match_info["ticket_id"], kiosk=body.kiosk)
+    return await run(request, command, device)
+
+
 async def events(request: web.Request) -> web.StreamResponse:
-    authorize(request, ("kiosk", "caller", "display"))
+    device = authorize(request, ("kiosk", "caller", "display"))
     service = request.app[SERVICE_KEY]
     query = decode_query(request.query, s.EventsQuery)
     if request.headers.get("Upgrade", "").lower() != "websocket":
         raise ApiError(ErrorCode.UPGRADE_REQUIRED,
                        "this endpoint is a WebSocket: send Upgrade: websocket")
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S * 2, max_msg_size=4096)
-    await ws.prepare(request)
-    request.app[SOCKETS_KEY].add(ws)
+    # Subscribe first: a stopping service refuses with a proper 503 before the upgrade.
     sub = await service.subscribe(None if query.since is UNSET else query.since,
                                   None if query.epoch is UNSET else query.epoch)
+    try:
+        await ws.prepare(request)
+    except BaseException:
+        service.unsubscribe(sub)
+        raise
+    request.app[SOCKETS_KEY].add(ws)
+    presence = request.app[PRESENCE_KEY]
+    presence.opened(device.name)
 
     async def pump() -> None:
         last: int | None = None
@@ -375,14 +406,17 @@ async def events(request: web.Request) -> web.StreamResponse:
         with contextlib.suppress(asyncio.CancelledError, ConnectionError):
             await task
         service.unsubscribe(sub)
+        presence.closed(device.name)
     return ws
 
 
-def build_app(config: Config, service: DispatcherService) -> web.Application:
+def build_app(config: Config, service: DispatcherService,
+              presence: Presence | None = None) -> web.Application:
     app = web.Application(middlewares=[errors_middleware], client_max_size=MAX_BODY)
     app[SERVICE_KEY] = service
     app[CONFIG_KEY] = config
     app[SOCKETS_KEY] = weakref.WeakSet()
+    app[PRESENCE_KEY] = presence or Presence(service.clock)
     p = PREFIX
     app.router.add_get(f"{p}/health", health)
     app.router.add_get(f"{p}/openapi.json", openapi)
@@ -405,6 +439,8 @@ def build_app(config: Config, service: DispatcherService) -> web.Application:
     for verb, handler in verbs.items():
         app.router.add_post(f"{p}/windows/{{n}}/{verb}", handler)
     app.router.add_post(f"{p}/green-channel", green_channel)
+    app.router.add_post(f"{p}/issuing", set_issuing)
+    app.router.add_post(f"{p}/tickets/{{ticket_id}}/reprint", reprint_ticket)
     app.router.add_get(f"{p}/events", events)
 
     async def close_sockets(app: web.Application) -> None:

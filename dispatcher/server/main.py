@@ -21,8 +21,11 @@ from base import sdnotify
 from base.logs import setup_logging
 from base.paths import state_dir
 from dispatcher.domain.config import Config
+from dispatcher.server.console.accounts import AccountStore
+from dispatcher.server.console.web import add_console, build_console
 from dispatcher.server.guard import ConnectionGuard, ConnectionLimits, raise_fd_limit
 from dispatcher.server.http import build_app, demo_tokens_in_use, is_loopback, parse_listen
+from dispatcher.server.presence import Presence
 from dispatcher.server.service import Clock, DispatcherService, system_clock
 from dispatcher.server.store import Store, StoreError
 
@@ -55,8 +58,10 @@ def refuse_reason(config: Config, host: str, shipped_tokens: frozenset[str] = fr
 async def serve(config: Config, db_path: Path, host: str, port: int,
                 clock: Clock = system_clock, ready: Callable[[str], None] | None = None,
                 stop: asyncio.Event | None = None,
-                limits: ConnectionLimits | None = None) -> None:
-    """Run until `stop` is set (or SIGTERM/SIGINT); `ready` gets the base URL once serving."""
+                limits: ConnectionLimits | None = None, demo_accounts: bool = False) -> None:
+    """Run until `stop` is set (or SIGTERM/SIGINT); `ready` gets the base URL once serving.
+    `demo_accounts`: the console's demo logins work (the caller allows them on loopback only).
+    """
     stop = stop or asyncio.Event()
     limits = limits or ConnectionLimits()
     loop = asyncio.get_running_loop()
@@ -64,11 +69,15 @@ async def serve(config: Config, db_path: Path, host: str, port: int,
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
     store = Store(db_path)
+    accounts = AccountStore(db_path, frozenset(st.id for st in config.staff),
+                            demo=demo_accounts)
     try:
         service = DispatcherService(config, store, clock)
         await service.start()
         try:
-            app = build_app(config, service)
+            presence = Presence(clock)
+            app = build_app(config, service, presence)
+            add_console(app, build_console(config, service, accounts, presence))
             guard = ConnectionGuard(limits)
             app.middlewares.insert(0, guard.middleware)
             runner = web.AppRunner(app, access_log=None, handle_signals=False,
@@ -84,6 +93,12 @@ async def serve(config: Config, db_path: Path, host: str, port: int,
                 url = f"http://{shown}:{bound[1]}"
                 print(f"qms dispatcher serving {url}/api/v1 "
                       f"(database {db_path}, seq {service.seq})", flush=True)
+                print(f"console: {url}/console/"
+                      + (" (demo logins: admin / demo-admin; staff s01… / demo)"
+                         if demo_accounts else
+                         "" if accounts.count() else
+                         " (no accounts yet: qms account add NAME --role manager)"),
+                      flush=True)
                 sdnotify.ready(f"serving {url}/api/v1")
                 heartbeat = asyncio.create_task(_heartbeat(service))
                 if ready is not None:
@@ -101,6 +116,7 @@ async def serve(config: Config, db_path: Path, host: str, port: int,
         if service.failure is not None:
             raise StoreError(service.failure)
     finally:
+        accounts.close()
         store.close()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -147,8 +163,11 @@ def run_dispatcher(config: Config, db_path: Path, listen: str | None,
         return EXIT_CONFIG
     files = raise_fd_limit()
     limits = ConnectionLimits(max_connections=max(64, min(512, files // 2)))
+    # The demo's console logins, like its device tokens: only for the demo setup on loopback
+    # (off loopback, refuse_reason has stopped a config with demo tokens already).
+    demo = is_loopback(host) and bool(demo_tokens_in_use(config, shipped_tokens))
     try:
-        asyncio.run(serve(config, db_path, host, port, limits=limits))
+        asyncio.run(serve(config, db_path, host, port, limits=limits, demo_accounts=demo))
     except StoreError as exc:
         print(f"database: {exc}", file=sys.stderr)
         return 1

@@ -54,7 +54,8 @@ OPERATIONS = (
               "Tickets of a day (default today), history included", s.TicketList,
               (E.BAD_REQUEST, *_READ), query=s.TicketQuery),
     Operation("post", "/tickets", "issueTicket", "Take a ticket (kiosk)", s.IssuedTicket,
-              (*_WRITE, E.CANNOT_SERVE, E.UNKNOWN_SERVICE, E.UNKNOWN_APPOINTMENT), 201,
+              (*_WRITE, E.CANNOT_SERVE, E.ISSUING_CLOSED, E.UNKNOWN_SERVICE,
+               E.UNKNOWN_APPOINTMENT), 201,
               s.IssueTicketRequest, links=("getTicket", "reportPrint", "cancelTicket")),
     Operation("get", "/tickets/{ticket_id}", "getTicket", "One ticket, e.g. to reprint it",
               s.TicketAnswer, (*_READ, E.UNKNOWN_TICKET)),
@@ -87,6 +88,13 @@ OPERATIONS = (
               (*_WINDOW, E.UNKNOWN_STAFF), body=s.SignInRequest),
     Operation("post", "/green-channel", "greenChannel", "The manager's switch (admin)",
               s.GreenChannelAnswer, _WRITE, body=s.GreenChannelRequest),
+    Operation("post", "/issuing", "setIssuing",
+              "Close ticket issuing for the rest of the day, or reopen it (admin)",
+              s.IssuingAnswer, _WRITE, body=s.IssuingRequest),
+    Operation("post", "/tickets/{ticket_id}/reprint", "reprintTicket",
+              "Print a waiting or called ticket again at a kiosk (admin)", s.TicketAnswer,
+              (*_WRITE, E.UNKNOWN_TICKET, E.TICKET_NOT_WAITING, E.UNKNOWN_DEVICE),
+              body=s.ReprintRequest),
 )
 
 EVENTS_DESCRIPTION = (

@@ -102,6 +102,18 @@ class GreenChannelRequest(Mutation, kw_only=True):
     mode: GreenChannelMode
 
 
+class IssuingRequest(Mutation, kw_only=True):
+    """The manager closes ticket issuing for the rest of the day (open: false) or reopens it."""
+
+    open: bool
+
+
+class ReprintRequest(Mutation, kw_only=True):
+    """Print a ticket again at this kiosk (a device name of the config)."""
+
+    kiosk: Annotated[str, Meta(min_length=1, max_length=64)]
+
+
 TRANSFER_NEEDS = "a transfer needs a business or a window"
 # The one rule the struct cannot state: service_id or window (not null), or both.
 TransferBody = Annotated[TransferRequest, Meta(extra_json_schema={
@@ -190,6 +202,7 @@ class State(msgspec.Struct, kw_only=True):
     recent_calls: list[Call]
     diversion_on: bool = False
     green_channel_mode: GreenChannelMode = GreenChannelMode.AUTO
+    issuing_open: bool = True
     epoch: str = ""
 
 
@@ -275,6 +288,10 @@ class GreenChannel(msgspec.Struct, kw_only=True):
 
 class GreenChannelAnswer(msgspec.Struct, kw_only=True):
     green_channel: GreenChannel
+
+
+class IssuingAnswer(msgspec.Struct, kw_only=True):
+    issuing_open: bool
 
 
 class ErrorDetail(msgspec.Struct, kw_only=True):

@@ -1,0 +1,168 @@
+"""What the console pages show, computed from the queue state: plain data, no I/O.
+
+The handlers take these dicts to the templates for the first paint and again, re-rendered,
+for every live update, so a page and its updates can never disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from dispatcher.domain.config import Config
+from dispatcher.domain.model import QueueState, Ticket, TicketStatus, WindowStatus
+from dispatcher.domain.policy import choose_next, eligible, green_channel_active
+from dispatcher.server.presence import DeviceStatus
+
+UNPRINTED_AFTER_S = 60  # a ticket whose print was never reported counts as unprinted after this
+QUEUE_SHOWN = 12  # tickets listed on a counter page (the count covers all of them)
+
+
+def minutes_between(start: dt.datetime, end: dt.datetime) -> int:
+    return max(0, int((end - start).total_seconds() // 60))
+
+
+def ticket_view(config: Config, ticket: Ticket, now: dt.datetime) -> dict[str, Any]:
+    service = config.services.get(ticket.service_id)
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "service_id": ticket.service_id,
+        "service": service.name if service else ticket.service_id,
+        "service_en": service.name_en if service else ticket.service_id,
+        "materials": list(service.materials) if service else [],
+        "sign_language": ticket.sign_language,
+        "appointment": ticket.appointment_code is not None,
+        "issued": ticket.issued_at.astimezone(config.center.tz).strftime("%H:%M"),
+        "waited_min": minutes_between(ticket.issued_at, ticket.called_at or now),
+        "serving_min": minutes_between(ticket.called_at, now) if ticket.called_at else 0,
+        "calls": ticket.calls,
+        "transfers": ticket.transfers,
+        "print_status": ticket.print_status,
+        "print_error": ticket.print_error,
+    }
+
+
+def staff_name(config: Config, staff_id: str | None) -> str | None:
+    if staff_id is None:
+        return None
+    try:
+        return config.staff_member(staff_id).name
+    except KeyError:
+        return staff_id
+
+
+def window_view(config: Config, state: QueueState, n: int, now: dt.datetime
+                ) -> dict[str, Any]:
+    window = state.windows[n]
+    current = state.tickets.get(window.current) if window.current else None
+    return {
+        "number": n,
+        "green": window.green,
+        "paused": window.status is WindowStatus.PAUSED,
+        "staff_id": window.staff_id,
+        "staff_name": staff_name(config, window.staff_id),
+        "current": ticket_view(config, current, now) if current else None,
+    }
+
+
+def overview(config: Config, state: QueueState, now: dt.datetime,
+             devices: Sequence[DeviceStatus] = ()) -> dict[str, Any]:
+    """The manager's view of the hall: windows, waits by department and business, modes,
+    unprinted tickets and alarms."""
+    waiting = state.waiting_tickets()
+    by_service: dict[str, list[Ticket]] = {}
+    for ticket in waiting:
+        by_service.setdefault(ticket.service_id, []).append(ticket)
+    departments = []
+    for dept in config.departments:
+        services: list[dict[str, Any]] = []
+        for service in dept.services:
+            tickets = by_service.get(service.id, [])
+            services.append({
+                "id": service.id, "name": service.name, "name_en": service.name_en,
+                "waiting": len(tickets),
+                "longest_min": max((minutes_between(t.issued_at, now) for t in tickets),
+                                   default=0),
+            })
+        departments.append({
+            "id": dept.id, "name": dept.name, "name_en": dept.name_en,
+            "waiting": sum(s["waiting"] for s in services),
+            "longest_min": max((s["longest_min"] for s in services), default=0),
+            "services": services,
+        })
+    limit = config.policy.starvation_max_wait_min
+    starving = [t for t in waiting if minutes_between(t.issued_at, now) >= limit]
+    unprinted = [
+        ticket_view(config, t, now) for t in state.tickets.values()
+        if t.status in (TicketStatus.WAITING, TicketStatus.CALLED)
+        and (t.print_status == "failed"
+             or (t.print_status == "pending"
+                 and (now - t.issued_at).total_seconds() >= UNPRINTED_AFTER_S))
+    ]
+    alarms: list[dict[str, Any]] = []
+    for device in devices:
+        if device.printer_fault:
+            alarms.append({"kind": "printer", "device": device.name,
+                           "detail": device.printer_fault})
+        if not device.online:
+            alarms.append({"kind": "offline", "device": device.name,
+                           "detail": device.since.astimezone(config.center.tz).strftime("%H:%M")
+                           if device.since else ""})
+    if starving:
+        alarms.append({"kind": "starving", "device": "", "count": len(starving),
+                       "detail": ", ".join(t.number for t in starving[:10]), "limit": limit})
+    return {
+        "date": state.business_day.isoformat() if state.business_day else None,
+        "seq": state.seq,
+        "windows": [window_view(config, state, n, now) for n in sorted(state.windows)],
+        "waiting": len(waiting),
+        "longest_min": max((minutes_between(t.issued_at, now) for t in waiting), default=0),
+        "departments": departments,
+        "diversion_on": state.diversion_on,
+        "green_mode": state.green_channel_mode.value,
+        "green_active": green_channel_active(config, state, now),
+        "unprinted": unprinted,
+        "issuing_open": state.issuing_open,
+        # Where a reprint goes: kiosks that are online with a sound printer first.
+        "kiosks": [d.name for d in sorted(
+            (d for d in devices if d.role == "kiosk"),
+            key=lambda d: (not d.online, d.printer_fault is not None))],
+        "alarms": alarms,
+        "devices": [{"name": d.name, "role": d.role, "online": d.online,
+                     "printer_fault": d.printer_fault} for d in devices],
+    }
+
+
+def counter(config: Config, state: QueueState, n: int, now: dt.datetime) -> dict[str, Any]:
+    """Window n's own view: what it serves now, what waits for it, what comes next."""
+    queue = eligible(config, state, n, now)
+    choice = choose_next(config, state, n, now)
+    return {
+        "seq": state.seq,
+        "window": window_view(config, state, n, now),
+        "waiting": len(queue),
+        "longest_min": max((minutes_between(t.issued_at, now) for t in queue), default=0),
+        "queue": [ticket_view(config, t, now) for t in queue[:QUEUE_SHOWN]],
+        "next": ticket_view(config, choice.ticket, now) if choice else None,
+        "next_rule": choice.rule if choice else None,
+    }
+
+
+def transfer_targets(config: Config, n: int) -> dict[str, Any]:
+    """The businesses and windows a ticket at window n may be transferred to."""
+    return {
+        "departments": [
+            {"name": d.name, "name_en": d.name_en,
+             "services": [{"id": s.id, "name": s.name, "name_en": s.name_en}
+                          for s in d.services]}
+            for d in config.departments
+        ],
+        "windows": [w.number for w in config.windows if w.number != n],
+    }
+
+
+def who_is_where(state: QueueState) -> Mapping[str, int]:
+    """staff id → the window they are signed in at."""
+    return {w.staff_id: n for n, w in state.windows.items() if w.staff_id is not None}
