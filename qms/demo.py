@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import webbrowser
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +30,14 @@ KIOSK_SIZE = "1024x600"
 HALL_SIZE = "1280x720"
 KEYS = """Caller keys (in the hall window): 1–8 call next at windows 1–8 · q–i recall ·
 a–k no-show · z–, pause/resume"""
+
+
+def _open_console(url: str) -> None:
+    """Open the console in the desktop's browser, when there is a desktop to show it on."""
+    desktop = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if desktop and os.environ.get("SDL_VIDEODRIVER") != "dummy":
+        with contextlib.suppress(webbrowser.Error):
+            webbrowser.open(url)
 
 
 def _die_with_parent(parent: int) -> Callable[[], None]:
@@ -104,8 +113,11 @@ def run_demo(residents_s: float | None = None, state: Path | None = None) -> int
             kiosk += ["--residents", str(residents_s)]
         start("kiosk", kiosk)
         print(f"qms demo: dispatcher {url}/api/v1 · kiosk and hall windows open · tickets "
-              f"and previews in {folder / 'printer'}\n{KEYS}\nCtrl-C stops everything.",
+              f"and previews in {folder / 'printer'}\n{KEYS}\n"
+              f"console: {url}/console/ — log in as admin / demo-admin (manager), or as a "
+              f"window's staff member s01…s08 / demo\nCtrl-C stops everything.",
               flush=True)
+        _open_console(f"{url}/console/")
         while not stop.is_set():
             for name, proc in children:
                 if proc.poll() is not None:

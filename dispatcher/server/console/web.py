@@ -49,6 +49,8 @@ HERE = Path(__file__).parent
 LIVE_REFRESH_S = 20.0  # a live page is re-sent at least this often (waits grow by the minute)
 MAX_FORM = 16 * 1024
 CONSOLE_ID = re.compile(r"con-[0-9a-f]{24}")
+# The posted form, read once per request (aiohttp ≥ 3.13 wants a typed key for this).
+FORM_KEY: Any = web.RequestKey("form", dict) if hasattr(web, "RequestKey") else "qms_form"
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -226,7 +228,7 @@ async def check_csrf(request: web.Request, session: Session) -> None:
 
 async def read_form(request: web.Request) -> dict[str, str]:
     """The posted form (urlencoded or JSON), read once per request."""
-    cached = request.get("form")
+    cached = request.get(FORM_KEY)
     if cached is not None:
         return dict(cached)
     if request.content_length is not None and request.content_length > MAX_FORM:
@@ -240,7 +242,7 @@ async def read_form(request: web.Request) -> dict[str, str]:
     else:
         posted = await request.post()
         form = {k: v for k, v in posted.items() if isinstance(v, str)}
-    request["form"] = form
+    request[FORM_KEY] = form
     return form
 
 
