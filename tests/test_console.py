@@ -402,3 +402,15 @@ def test_overview_and_counter_render_with_300_waiting(console: LiveDispatcher) -
     assert status == 200 and 'id="total-waiting">300<' in page
     status, _, page = b.request("GET", "/console/counter/1")
     assert status == 200 and 'id="waiting-here">300<' in page
+
+
+def test_a_manager_cancels_a_waiting_ticket_by_its_number(console: LiveDispatcher) -> None:
+    issue(console, 3)
+    b = Browser(console.port)
+    b.login("admin", "demo-admin")
+    csrf = b.csrf()
+    status, body = b.act("/console/actions/cancel-ticket", csrf, number="b2")
+    assert status == 200 and body["ok"]
+    assert [t["number"] for t in state(console)["waiting"]] == ["B001", "B003"]
+    status, body = b.act("/console/actions/cancel-ticket", csrf, number="B9")
+    assert status == 404 and body["code"] == "unknown_ticket"

@@ -28,7 +28,7 @@ from urllib.parse import quote, urlsplit
 import jinja2
 from aiohttp import WSMsgType, web
 
-from base.errors import QmsError
+from base.errors import ErrorCode, QmsError
 from base.texts import DEFAULT_LANG
 from dispatcher import __version__
 from dispatcher.domain import commands as c
@@ -482,7 +482,17 @@ async def counter_action(request: web.Request, session: Session) -> web.Response
                                                                     n=n))
     return answer(request, f"{ROOT}/counter/{n}", ok, message,
                   {"code": code, "reply": reply, "html": fragment, "seq": view["seq"]},
-                  status=200 if ok else 409)
+                  status=status_of(ok, code))
+
+
+def status_of(ok: bool, code: str) -> int:
+    """The HTTP status of an action's answer: the error code's own, as in the API."""
+    if ok:
+        return 200
+    try:
+        return ErrorCode(code).status
+    except ValueError:
+        return 503  # unavailable: the dispatcher is stopping or its database failed
 
 
 def result_text(lang: str, verb: str, ok: bool, reply: dict[str, Any] | None,
@@ -510,7 +520,7 @@ async def manager_action(request: web.Request, session: Session) -> web.Response
             raise Refused(400, "forbidden")
         command, target = c.SetGreenChannel(request_id=rid, mode=mode), mode  # type: ignore[arg-type]
     elif action == "cancel-ticket":
-        tid = form.get("ticket_id", "")
+        tid = form.get("ticket_id", "") or ticket_id_of(request, form.get("number", ""))
         command, target = c.CancelTicket(request_id=rid, ticket_id=tid, reason="manager"), tid
     else:
         extra = ACTIONS.get(action)
@@ -520,7 +530,18 @@ async def manager_action(request: web.Request, session: Session) -> web.Response
     ok, _, code = await execute(request, session, command, action, target)
     lang = lang_of(request)
     return answer(request, f"{ROOT}/", ok, TEXTS(lang, "done") if ok else
-                  f"{TEXTS(lang, 'error')}: {code}", {"code": code}, status=200 if ok else 409)
+                  f"{TEXTS(lang, 'error')}: {code}", {"code": code}, status=status_of(ok, code))
+
+
+def ticket_id_of(request: web.Request, number: str) -> str:
+    """Today's ticket of a number as people say it ("a12" → A012)."""
+    state = request.app[CONSOLE_KEY].service.core.state
+    text = number.strip().upper()
+    prefix = text.rstrip("0123456789")
+    digits = text[len(prefix):]
+    if not prefix or not digits or state.business_day is None:
+        return text
+    return f"{state.business_day.isoformat()}-{prefix}{int(digits):03d}"
 
 
 def _reprint(rid: str, form: dict[str, str]) -> tuple[c.Command, str]:
