@@ -414,3 +414,36 @@ def test_a_manager_cancels_a_waiting_ticket_by_its_number(console: LiveDispatche
     assert [t["number"] for t in state(console)["waiting"]] == ["B001", "B003"]
     status, body = b.act("/console/actions/cancel-ticket", csrf, number="B9")
     assert status == 404 and body["code"] == "unknown_ticket"
+
+
+def test_the_live_socket_sends_the_page_part_at_once_and_after_each_change(
+        console: LiveDispatcher) -> None:
+    import asyncio
+
+    import aiohttp
+
+    b = Browser(console.port)
+    b.login("admin", "demo-admin")
+    base = f"http://127.0.0.1:{console.port}"
+
+    async def watch() -> list[str]:
+        seen = []
+        async with aiohttp.ClientSession(cookies=b.cookies) as http_session:
+            async with http_session.ws_connect(f"{base}/console/live?view=overview",
+                                               headers={"Origin": base}) as ws:
+                seen.append((await ws.receive_json(timeout=5))["html"])
+                await asyncio.to_thread(issue, console, 2)
+                while 'id="total-waiting">2<' not in seen[-1]:
+                    seen.append((await ws.receive_json(timeout=5))["html"])
+            # Another origin may not open it (cross-site WebSocket hijacking).
+            try:
+                async with http_session.ws_connect(f"{base}/console/live?view=overview",
+                                                   headers={"Origin": "http://evil.example"}):
+                    raise AssertionError("a foreign origin opened the live socket")
+            except aiohttp.WSServerHandshakeError as err:
+                assert err.status == 403
+        return seen
+
+    seen = asyncio.run(watch())
+    assert 'id="total-waiting">0<' in seen[0]
+    assert 'name="csrf" value=""' in seen[-1]  # shared by sessions: no token inside

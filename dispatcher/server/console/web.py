@@ -77,6 +77,7 @@ class Console:
     throttle: LoginThrottle
     executor: concurrent.futures.ThreadPoolExecutor
     templates: jinja2.Environment
+    live: LiveRenders
 
     async def blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking account-store call (scrypt, SQLite) off the event loop."""
@@ -103,7 +104,7 @@ def build_console(config: Config, service: DispatcherService, accounts: AccountS
         config=config, service=service, accounts=accounts, presence=presence,
         throttle=LoginThrottle(time.monotonic),
         executor=concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="qms-console"),
-        templates=make_templates(),
+        templates=make_templates(), live=LiveRenders(),
     )
 
 
@@ -617,29 +618,107 @@ async def audit_csv(request: web.Request, session: Session) -> web.Response:
 # -- live updates -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LiveKey:
+    """What a live part depends on: the same key, the same HTML for every session (the CSRF
+    token is not in it: the page's script fills it in from the page it swaps into)."""
+
+    template: str
+    n: int
+    lang: str
+    manager: bool
+    seq: int
+    minute: int
+
+
+class LiveRenders:
+    """Live parts rendered once per change and shared by every open page that shows them,
+    so 30 open consoles cost one render per change, not 30."""
+
+    SIZE = 64
+
+    def __init__(self) -> None:
+        self._done: dict[LiveKey, tuple[int, str]] = {}
+        self._rendering: dict[LiveKey, asyncio.Future[tuple[int, str]]] = {}
+
+    async def get(self, console: Console, template: str, n: int, lang: str,
+                  manager: bool) -> tuple[int, str]:
+        """(seq, html) of the live part as of the last committed change."""
+        now = console.service.clock()
+        key = LiveKey(template, n, lang, manager, console.service.seq,
+                      int(now.timestamp() // 60))
+        if key in self._done:
+            return self._done[key]
+        pending = self._rendering.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[tuple[int, str]] = asyncio.get_running_loop().create_future()
+        self._rendering[key] = future
+        try:
+            build = (counter_builder(console, n) if template == "counter_live.html"
+                     else overview_builder(console))
+            view = await read_view(console, build)
+            context = live_context(lang, manager, view, n)
+            result = (int(view["seq"]), console.render(template, **context))
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody waits
+            raise
+        finally:
+            del self._rendering[key]
+        future.set_result(result)
+        self._done[key] = result
+        while len(self._done) > self.SIZE:
+            del self._done[next(iter(self._done))]
+        return result
+
+
+def live_context(lang: str, manager: bool, view: dict[str, Any], n: int) -> dict[str, Any]:
+    """The template context of a shared live part: no session in it."""
+
+    def t(key: str, **values: object) -> str:
+        return TEXTS(lang, key, **values)
+
+    @dataclass(frozen=True)
+    class Viewer:
+        is_manager: bool
+
+    return {"t": t, "lang": lang, "account": Viewer(manager), "csrf": "",
+            "request_id": lambda: "", "view": view, "n": n}
+
+
 async def live(request: web.Request, session: Session) -> web.StreamResponse:
-    """WebSocket: the page's live part, re-rendered after every change (coalesced)."""
+    """WebSocket: the page's live part, sent on connect and again after every change
+    (bursts coalesced), and at least every LIVE_REFRESH_S as waits grow."""
     console = request.app[CONSOLE_KEY]
     if not same_origin(request):
         raise Refused(403, "csrf")
-    view_name = request.query.get("view", "overview")
-    if view_name == "counter":
-        n = int(request.query.get("n", "0")) if request.query.get("n", "").isdigit() else 0
+    n = 0
+    if request.query.get("view") == "counter":
+        text = request.query.get("n", "")
+        n = int(text) if text.isascii() and text.isdigit() and len(text) < 7 else 0
         if n not in console.service.core.state.windows:
             raise web.HTTPNotFound()
-        build, template = counter_builder(console, n), "counter_live.html"
-        extra: dict[str, Any] = {"n": n}
+        check_window(console, session.account, n, signing_in=True)
+        template = "counter_live.html"
     else:
-        build, template = overview_builder(console), "overview_live.html"
-        extra = {}
+        template = "overview_live.html"
+    lang, manager = lang_of(request), session.account.is_manager
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=1024)
     sub = await console.service.subscribe()
-    await ws.prepare(request)
-    context = page_context(request, session, **extra)
+    try:
+        await ws.prepare(request)
+    except BaseException:
+        console.service.unsubscribe(sub)
+        raise
 
     async def pump() -> None:
-        last_seq = -1
+        last_html = ""
         while True:
+            seq, text = await console.live.get(console, template, n, lang, manager)
+            if text != last_html:
+                await ws.send_json({"seq": seq, "html": text})
+                last_html = text
             with contextlib.suppress(TimeoutError):
                 message = await asyncio.wait_for(sub.queue.get(), LIVE_REFRESH_S)
                 if message is None:
@@ -649,12 +728,6 @@ async def live(request: web.Request, session: Session) -> web.StreamResponse:
                 if sub.queue.get_nowait() is None:
                     await ws.close(code=1001, message=b"resync")
                     return
-            view = await read_view(console, build)
-            if view["seq"] == last_seq and not sub.queue.empty():
-                continue
-            last_seq = view["seq"]
-            await ws.send_json({"seq": view["seq"],
-                                "html": console.render(template, **context, view=view)})
 
     task = asyncio.create_task(pump())
     try:

@@ -18,6 +18,9 @@
     const key = focused && live.contains(focused) && focused.closest("form")
       ? focused.closest("form").getAttribute("action") : null;
     live.innerHTML = htmlText;
+    // Live parts are shared by every open page: this page's CSRF token goes in here.
+    const token = document.querySelector("header input[name=csrf]");
+    if (token) live.querySelectorAll("input[name=csrf]").forEach((i) => { i.value = token.value; });
     if (key) {
       const again = live.querySelector(`form[action="${CSS.escape(key)}"] button`);
       if (again) again.focus();
