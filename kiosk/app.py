@@ -7,6 +7,7 @@ only when what is on screen changed — so an idle kiosk uses next to no CPU.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import datetime as dt
 import logging
@@ -21,10 +22,11 @@ from typing import Any, Protocol
 
 import pygame
 
+from base.backoff import Backoff
 from base.screen.items import Item
 from base.screen.window import ScreenProgram
 from base.texts import number_ranges
-from dispatcher.client import ApiError, DispatcherLink, LinkDown, StateMirror
+from dispatcher.client import ApiError, DispatcherClient, DispatcherLink, LinkDown, StateMirror
 from dispatcher.domain.config import Config
 from dispatcher.domain.core import estimate_for_service, initial_state
 from dispatcher.domain.model import QueueState
@@ -64,9 +66,17 @@ from .unresolved import UnresolvedRequests
 log = logging.getLogger("qms.kiosk")
 TICK_S = 0.5
 POLL_S = 0.02  # how often input is looked for while waiting (touch feedback stays < 100 ms)
+RETRY_BASE_S = 0.5  # a request that got no answer is sent again after a backoff from this
+RETRY_CAP_S = 10.0
 Clock = Callable[[], dt.datetime]
 # Told when a ticket's bytes are handed to the printer: (request id, ticket id).
 Handoff = Callable[[str, str], None]
+
+
+def request_prefix(device: str) -> str:
+    """The prefix of one run's request ids: the device and 64 random bits, so that ids never
+    repeat across kiosks and restarts."""
+    return f"{device}-{secrets.token_hex(8)}"
 
 
 class TapSource(Protocol):
@@ -118,7 +128,7 @@ class KioskApp(ScreenProgram):
         self.clock = clock or (lambda: dt.datetime.now(config.center.tz))
         k = settings
         self.flow = KioskFlow(FlowSettings(
-            prefix=prefix or f"{k.device}-{secrets.token_hex(3)}",
+            prefix=prefix or request_prefix(k.device),
             idle_timeout_s=k.idle_timeout_s, done_timeout_s=k.done_timeout_s,
             print_timeout_s=k.print_timeout_s,
             issue_on_printer_fault=k.on_printer_fault == "issue",
@@ -134,6 +144,7 @@ class KioskApp(ScreenProgram):
         self.profile = profile_for(printer_cfg)
         self.pending: dict[concurrent.futures.Future[Any], tuple[str, str]] = {}
         self.cancelling: dict[concurrent.futures.Future[Any], tuple[str, str]] = {}
+        self.retry = Backoff(RETRY_BASE_S, RETRY_CAP_S)  # before sending unanswered ones again
         for item in self.unresolved.items():  # left by a lost link or a restart
             self._submit_issue(item.request_id, item.service_id, item.sign_language)
         self.events: queue.Queue[Event] = queue.Queue()
@@ -203,15 +214,26 @@ class KioskApp(ScreenProgram):
         for effect in effects:
             self._run(effect)
 
-    def _submit_issue(self, rid: str, service_id: str, sign_language: bool) -> None:
-        """POST /tickets under `rid` (again, after a lost link: the same ticket comes back)."""
-        future = self.link.submit(lambda c: c.post(
-            "/tickets", request_id=rid, service_id=service_id, sign_language=sign_language))
-        self._track(future, "issue", rid)
+    def _submit_issue(self, rid: str, service_id: str, sign_language: bool,
+                      delay: float = 0.0) -> None:
+        """POST /tickets under `rid` after `delay` seconds (again, after a lost link: the same
+        ticket comes back)."""
+        async def issue(c: DispatcherClient) -> Any:
+            if delay > 0:
+                await asyncio.sleep(delay)
+            return await c.post("/tickets", request_id=rid, service_id=service_id,
+                                sign_language=sign_language)
 
-    def _submit_cancel(self, ticket_id: str, rid: str) -> None:
-        future = self.link.submit(lambda c: c.post(
-            f"/tickets/{ticket_id}/cancel", request_id=f"{rid}-cancel", reason="abandoned"))
+        self._track(self.link.submit(issue), "issue", rid)
+
+    def _submit_cancel(self, ticket_id: str, rid: str, delay: float = 0.0) -> None:
+        async def cancel(c: DispatcherClient) -> Any:
+            if delay > 0:
+                await asyncio.sleep(delay)
+            return await c.post(f"/tickets/{ticket_id}/cancel", request_id=f"{rid}-cancel",
+                                reason="abandoned")
+
+        future = self.link.submit(cancel)
         self.cancelling[future] = (ticket_id, rid)
         future.add_done_callback(self._wake)
 
@@ -249,16 +271,19 @@ class KioskApp(ScreenProgram):
             error = future.exception()
             if kind == "issue":
                 if error is None:
+                    self.retry.reset()
                     self.events.put(Issued(key, future.result()))
                 elif isinstance(error, ApiError):
+                    self.retry.reset()
                     self.unresolved.resolve(key)  # refused: nothing was issued
                     self.events.put(IssueFailed(key, unreachable=False, message=error.message))
                 else:  # no answer: the ticket may exist; keep asking under the same id
                     self.events.put(IssueFailed(key, unreachable=True, message=str(error)))
                     item = next((i for i in self.unresolved.items() if i.request_id == key),
                                 None)
-                    if item is not None:
-                        self._submit_issue(key, item.service_id, item.sign_language)
+                    if item is not None:  # after a pause: a failure may come back at once
+                        self._submit_issue(key, item.service_id, item.sign_language,
+                                           delay=self.retry.next())
             elif kind == "print":
                 if error is None:
                     result = future.result()
@@ -274,9 +299,10 @@ class KioskApp(ScreenProgram):
             ticket_id, rid = self.cancelling.pop(future)
             error = future.exception()
             if error is None or isinstance(error, ApiError):  # cancelled, or called meanwhile
+                self.retry.reset()
                 self.unresolved.resolve(rid)
             else:
-                self._submit_cancel(ticket_id, rid)
+                self._submit_cancel(ticket_id, rid, delay=self.retry.next())
 
     def _drain_link(self) -> None:
         changed = False

@@ -291,9 +291,12 @@ class KioskFlow:
     def _availability(self, state: KioskState, now: dt.datetime) -> KioskState:
         reason = self._pause_reason(state)
         if state.screen is Screen.PAUSED:
-            if reason is None:
-                return self._home(state, now)
-            return dataclasses.replace(state, pause_reason=reason)
+            if reason is not None:
+                return dataclasses.replace(state, pause_reason=reason)
+            shown = (now - (state.entered or now)).total_seconds()
+            if state.message == "not_issued" and shown < self.settings.done_timeout_s:
+                return state  # the resident reads that no number was taken, then home
+            return self._home(state, now)
         if reason is not None and state.screen in (Screen.HOME, Screen.DEPARTMENT,
                                                    Screen.SERVICE, Screen.CHECKIN):
             return self._go(state, Screen.PAUSED, now, pause_reason=reason)
@@ -321,8 +324,9 @@ class KioskFlow:
             return state
         if event.unreachable:
             # The ticket may exist already: keep asking (same request id) while the resident
-            # waits, rather than say "no ticket" to someone who may have one.
-            return dataclasses.replace(state, message="confirming", dispatcher_up=False)
+            # waits, rather than say "no ticket" to someone who may have one. Only the event
+            # link says whether the dispatcher is up.
+            return dataclasses.replace(state, message="confirming")
         new = self._go(state, Screen.SERVICE, now)
         return dataclasses.replace(new, message=f"refused:{event.message}")
 

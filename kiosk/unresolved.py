@@ -9,11 +9,14 @@ holds.
 
 from __future__ import annotations
 
-import contextlib
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,20 @@ class Unresolved:
     sign_language: bool = False
     abandoned: bool = False  # the resident was told no number was taken
 
+    @classmethod
+    def from_dict(cls, raw: Any) -> Unresolved:
+        """One entry as saved; ValueError if it is not one."""
+        try:
+            item = cls(**raw)
+        except TypeError:  # not an object, or keys missing or unknown
+            item = None
+        if item is None or not (
+                isinstance(item.request_id, str) and item.request_id
+                and isinstance(item.service_id, str) and item.service_id
+                and isinstance(item.sign_language, bool) and isinstance(item.abandoned, bool)):
+            raise ValueError(f"not a request: {raw!r:.200}")
+        return item
+
 
 class UnresolvedRequests:
     """A small set of requests, rewritten atomically (and synced) on every change."""
@@ -31,11 +48,25 @@ class UnresolvedRequests:
         self.path = path
         self._items: dict[str, Unresolved] = {}
         if path is not None and path.exists():
-            with contextlib.suppress(OSError, ValueError, TypeError):
-                for raw in json.loads(path.read_text(encoding="utf-8")):
-                    item = Unresolved(**raw)
-                    # Read back after a restart: whoever made it is gone.
-                    self._items[item.request_id] = replace(item, abandoned=True)
+            self._load(path)
+
+    def _load(self, path: Path) -> None:
+        """Read back after a restart (whoever made them is gone); a bad entry is skipped."""
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            log.warning("%s cannot be read, its requests are forgotten: %s", path, exc)
+            return
+        if not isinstance(saved, list):
+            log.warning("%s is not a list of requests: ignored", path)
+            return
+        for raw in saved:
+            try:
+                item = Unresolved.from_dict(raw)
+            except ValueError as exc:
+                log.warning("%s: skipping a bad entry: %s", path, exc)
+                continue
+            self._items[item.request_id] = replace(item, abandoned=True)
 
     def __contains__(self, request_id: object) -> bool:
         return request_id in self._items
@@ -70,4 +101,9 @@ class UnresolvedRequests:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
+        folder = os.open(self.path.parent, os.O_RDONLY)  # the rename itself, on disk
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
 

@@ -316,10 +316,12 @@ def test_the_console_and_a_hall_button_at_one_window_never_call_a_ticket_twice(
     for i in range(3):
         console.clock.advance(10)  # past the double-press guard
         status, body = b.act("/console/counter/1/call-next", csrf)
+        assert status == 200
         called.append(body["reply"]["ticket"]["number"])
         console.clock.advance(10)
         status, body = console.call("POST", "/windows/1/call-next", {"request_id": f"hb{i}"},
                                     HALL)
+        assert status == 200
         called.append(body["ticket"]["number"])
     assert called == ["B001", "B002", "B003", "B004", "B005", "B006"]
 

@@ -39,7 +39,8 @@ class KioskOverProxy:
 
     def __init__(self, tmp: Path, live: LiveDispatcher, confirm_s: float = 3.0) -> None:
         config = small_config()
-        self.settings = dataclasses.replace(config.kiosk, confirm_timeout_s=confirm_s)
+        self.settings = dataclasses.replace(config.kiosk, confirm_timeout_s=confirm_s,
+                                            done_timeout_s=3.0)
         self.live = live
         self.proxy = FaultProxy(live.port).start()
         self.fake = FakePrinter(tmp / "printer")

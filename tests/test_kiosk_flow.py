@@ -163,7 +163,7 @@ def test_an_unanswered_request_is_confirmed_not_denied_and_a_refusal_says_why() 
     assert effects == [Abandon(rid)]
     assert (k.screen, k.state.pause_reason, k.state.message) == (
         Screen.PAUSED, "dispatcher", "not_issued")
-    k.send(DispatcherLink(True))
+    k.send(Tick(), after_s=20)  # the notice stays for done_timeout_s, then home
     assert k.screen is Screen.HOME
     rid = to_printing(k)
     k.send(IssueFailed(rid, unreachable=False, message="no window can serve it"))

@@ -102,8 +102,9 @@ class DispatcherClient:
                       *, params: dict[str, str] | None = None) -> Any:
         """One API call. A POST gets a request_id (kept for every retry) if it has none.
 
-        Retries connection failures, time-outs and 5xx until `retry_for` seconds have passed
-        (then LinkDown); raises ApiError for the dispatcher's 4xx answers.
+        Retries connection failures, time-outs, 5xx and a success whose body is not JSON until
+        `retry_for` seconds have passed (then LinkDown); raises ApiError for the dispatcher's
+        4xx answers, and for a 4xx whose body is not JSON (a proxy's error page).
         """
         if method == "POST":
             body = dict(body or {})
@@ -116,7 +117,15 @@ class DispatcherClient:
                 async with self.session.request(method, url, json=body, params=params) as resp:
                     if resp.status in RETRY_STATUSES:
                         raise aiohttp.ServerConnectionError(f"status {resp.status}")
-                    data = await resp.json(content_type=None)
+                    try:
+                        data = await resp.json(content_type=None)
+                    except ValueError:  # not JSON, or not UTF-8: a proxy's page, or garbage
+                        if resp.status >= 400:
+                            raise ApiError(resp.status, "bad_response",
+                                           f"HTTP {resp.status}, not a JSON answer") from None
+                        # The request may have been done: ask again under the same request_id.
+                        raise aiohttp.ServerConnectionError(
+                            f"status {resp.status}: the answer is not JSON") from None
                     if resp.status >= 400:
                         err = (data or {}).get("error", {}) if isinstance(data, dict) else {}
                         raise ApiError(resp.status, str(err.get("code", "error")),

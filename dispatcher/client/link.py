@@ -73,11 +73,12 @@ class DispatcherLink:
                 return items
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop the stream and every command still running (or waiting to be sent again)."""
         async def shutdown() -> None:
-            if self._pump is not None:
-                self._pump.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._pump
+            running = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
             if self._client is not None:
                 await self._client.close()
 

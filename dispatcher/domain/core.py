@@ -176,9 +176,10 @@ class QueueCore:
         return Outcome(tuple(events), reply, tickets=tuple(touched.values()))
 
     def day_is_over(self, now: dt.datetime) -> bool:
-        """Has the business day the state holds ended by `now` (a `StartDay` is due)?"""
+        """Has the business day the state holds ended by `now`, or has none started yet (a
+        `StartDay` is due)?"""
         day = self.state.business_day
-        return day is not None and business_day(self.config, now) > day
+        return day is None or business_day(self.config, now) > day
 
     def knows(self, request_id: str) -> bool:
         """Is the first answer to this request id held here (this business day or the last)?"""
@@ -213,10 +214,14 @@ class QueueCore:
         elif isinstance(command, c.SetGreenChannel):
             if command.mode not in ("auto", "on", "off"):
                 raise CommandError("bad_request", "green channel mode must be auto, on or off")
+        elif isinstance(command, c.RequestReprint):
+            kiosks = [d.name for d in self.config.devices if d.role == "kiosk"]
+            if command.kiosk not in kiosks:
+                raise CommandError("unknown_device", f"there is no kiosk {command.kiosk!r}")
         elif not isinstance(
             command,
             c.CallNext | c.Recall | c.NoShow | c.Pause | c.Resume | c.CancelTicket | c.ReportPrint
-            | c.StartDay,
+            | c.StartDay | c.SetIssuing,
         ):
             raise CommandError("bad_request", f"unknown command {type(command).__name__}")
 
@@ -303,6 +308,19 @@ class QueueCore:
             case c.SignIn(window=n, staff_id=staff_id):
                 return [e.StaffSignedIn(at=now, request_id=rid, window=n, staff_id=staff_id)], \
                     _window_reply(n)
+            case c.SetIssuing(open=is_open):
+                events = ([] if state.issuing_open == is_open
+                          else [e.IssuingSet(at=now, request_id=rid, open=is_open)])
+                return events, lambda s: {"issuing_open": s.issuing_open}
+            case c.RequestReprint(ticket_id=tid, kiosk=kiosk):
+                if tid not in state.tickets:
+                    raise CommandError("unknown_ticket", f"there is no ticket {tid!r} today")
+                ticket = state.tickets[tid]
+                if ticket.status not in (TicketStatus.WAITING, TicketStatus.CALLED):
+                    raise CommandError("ticket_not_waiting",
+                                       f"ticket {ticket.number} is {ticket.status.value}")
+                return [e.ReprintRequested(at=now, request_id=rid, ticket_id=tid,
+                                           kiosk=kiosk)], _ticket_reply(tid)
             case c.ReportPrint(ticket_id=tid, printed=printed, error=error):
                 if tid not in state.tickets:
                     raise CommandError("unknown_ticket", f"there is no ticket {tid!r} today")
@@ -327,6 +345,8 @@ class QueueCore:
         self, state: QueueState, cmd: c.IssueTicket, now: dt.datetime
     ) -> tuple[list[e.Event], Any]:
         service = self.config.services[cmd.service_id]
+        if not state.issuing_open:
+            raise CommandError("issuing_closed", "ticket issuing has been closed for today")
         if cmd.appointment_code:
             # Appointments (预约) are not imported yet, so no booking code can be valid.
             raise CommandError("unknown_appointment",
@@ -482,6 +502,7 @@ def apply_event(state: QueueState, event: e.Event, config: Config) -> None:
             state.recent_calls = []
             state.diversion_on = False
             state.green_channel_mode = GreenChannelMode.AUTO
+            state.issuing_open = True
             _reset_windows(state, config)
         case e.TicketExpired(ticket_id=tid):
             ticket = state.tickets[tid]
@@ -556,6 +577,11 @@ def apply_event(state: QueueState, event: e.Event, config: Config) -> None:
             state.diversion_on = on
         case e.GreenChannelModeSet(mode=mode):
             state.green_channel_mode = GreenChannelMode(mode)
+        case e.IssuingSet(open=is_open):
+            state.issuing_open = is_open
+        case e.ReprintRequested(ticket_id=tid):
+            state.tickets[tid].print_status = "pending"  # until the kiosk reports again
+            state.tickets[tid].print_error = None
         case e.TicketPrintReported(ticket_id=tid, printed=printed, error=error):
             ticket = state.tickets[tid]
             ticket.print_status = "printed" if printed else "failed"

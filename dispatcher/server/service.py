@@ -23,14 +23,16 @@ from typing import Any
 from dispatcher.domain.commands import Command, CommandError, StartDay
 from dispatcher.domain.config import Config
 from dispatcher.domain.core import Outcome, answer_again, business_day
-from dispatcher.server.store import Record, Store, StoreGone
+from dispatcher.server.store import Record, Store, StoreError
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 MAX_BATCH = 256
 SUBSCRIBER_QUEUE = 5000  # events a slow subscriber may lag before it is cut off (it resyncs)
-RESUME_LIMIT = 10_000  # more missed events than this: a fresh snapshot instead
+# More missed events than this: a fresh snapshot instead. They go into the subscriber's queue
+# at once, so they must fit in it with room left for the live events that follow.
+RESUME_LIMIT = SUBSCRIBER_QUEUE // 2
 DAY_CHECK_S = 5.0  # how often the clock is checked for a new business day
 
 
@@ -160,7 +162,7 @@ class DispatcherService:
                 batch.append(inbox.get_nowait())
             try:
                 await self._run_batch(batch)
-            except StoreGone as exc:
+            except StoreError as exc:  # gone, or stuck in a transaction: no batch can commit
                 self._fail(batch, str(exc))
                 return
             except Exception:  # the database failed: nobody in this batch gets an answer
@@ -281,6 +283,11 @@ class DispatcherService:
         self._subscribers.discard(sub)
         if not sub.closed:
             sub.closed = True
+            if sub.queue.full():
+                # No room for the end mark: drop the backlog. The client resumes from the last
+                # event it got, or takes a fresh snapshot.
+                while not sub.queue.empty():
+                    sub.queue.get_nowait()
             sub.queue.put_nowait(None)
 
     def _start_subscription(self, sub: Subscriber) -> None:

@@ -118,7 +118,8 @@ class Cursor(Protocol):
 
 class Connection(Protocol):
     """What the Store uses of a `sqlite3.Connection` in autocommit mode (isolation_level
-    None); its errors must be `sqlite3.Error`s."""
+    None); its errors must be `sqlite3.Error`s. Its `in_transaction`, if it has one, is
+    checked after a failed transaction."""
 
     def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Any: ...
@@ -214,14 +215,28 @@ class Store:
                 return store._write
 
             def __exit__(self, exc_type: Any, *_: Any) -> None:
-                if exc_type is None and store._file_identity() != store._identity:
-                    store._write.execute("ROLLBACK")
-                    raise StoreGone(f"{store.path}: the database file was deleted or replaced "
-                                    "while the dispatcher ran; stopping rather than writing "
-                                    "into a file nobody will read")
-                store._write.execute("ROLLBACK" if exc_type else "COMMIT")
+                try:
+                    if exc_type is None:
+                        if store._file_identity() != store._identity:
+                            raise StoreGone(f"{store.path}: the database file was deleted or "
+                                            "replaced while the dispatcher ran; stopping "
+                                            "rather than writing into a file nobody will read")
+                        store._write.execute("COMMIT")
+                        return
+                except BaseException:  # the stat, or COMMIT, failed: nothing is kept
+                    store._rollback()
+                    raise
+                store._rollback()
 
         return _Tx()
+
+    def _rollback(self) -> None:
+        """End a failed transaction. A connection still inside one would refuse every later
+        BEGIN, so that is a StoreError: the service stops rather than answer 503 forever."""
+        with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back by itself
+            self._write.execute("ROLLBACK")
+        if getattr(self._write, "in_transaction", False):
+            raise StoreError(f"{self.path}: a failed transaction cannot be rolled back")
 
     def _file_identity(self) -> tuple[int, int] | None:
         """(device, inode) of the database file now; None when it is gone."""
