@@ -47,6 +47,7 @@ from .flow import (
     Issue,
     Issued,
     IssueFailed,
+    Issuing,
     KioskFlow,
     KioskState,
     Print,
@@ -68,6 +69,7 @@ TICK_S = 0.5
 POLL_S = 0.02  # how often input is looked for while waiting (touch feedback stays < 100 ms)
 RETRY_BASE_S = 0.5  # a request that got no answer is sent again after a backoff from this
 RETRY_CAP_S = 10.0
+REPRINT_FRESH_S = 600.0  # a reprint asked longer ago than this is not printed
 Clock = Callable[[], dt.datetime]
 # Told when a ticket's bytes are handed to the printer: (request id, ticket id).
 Handoff = Callable[[str, str], None]
@@ -83,6 +85,12 @@ class TapSource(Protocol):
     """Taps from somewhere other than the touchscreen (the demo's autopilot)."""
 
     def poll(self, now: float, state: KioskState, view: View) -> Iterable[Tap]: ...
+
+
+def _report(ticket_id: str, printed: bool, reason: str
+            ) -> Callable[[DispatcherClient], Any]:
+    """The print report of one ticket, as a job for the link."""
+    return lambda client: client.report_print(ticket_id, printed, reason or None)
 
 
 def live_windows(config: Config, state: QueueState) -> dict[str, str]:
@@ -143,6 +151,8 @@ class KioskApp(ScreenProgram):
         self.on_handoff = on_handoff
         self.profile = profile_for(printer_cfg)
         self.pending: dict[concurrent.futures.Future[Any], tuple[str, str]] = {}
+        self.device = k.device
+        self.reprints: dict[concurrent.futures.Future[Any], str] = {}  # print job → ticket
         self.cancelling: dict[concurrent.futures.Future[Any], tuple[str, str]] = {}
         self.retry = Backoff(RETRY_BASE_S, RETRY_CAP_S)  # before sending unanswered ones again
         for item in self.unresolved.items():  # left by a lost link or a restart
@@ -168,6 +178,7 @@ class KioskApp(ScreenProgram):
         self._poll_printer()
         self._poll_futures()
         self._poll_cancels()
+        self._poll_reprints()
         now = time.monotonic()
         for source in self.sources:
             for tap in source.poll(now, self.state, self.view):
@@ -309,9 +320,13 @@ class KioskApp(ScreenProgram):
         for item in self.link.drain():
             if item.get("type") == "link":
                 self.events.put(LinkEvent(bool(item["up"])))
+            elif item.get("type") == "reprint_requested" and item.get("kiosk") == self.device:
+                self._reprint(item)
             changed |= self.mirror.feed(item)
         if changed and self.mirror.state is not None:
             state = self.mirror.state
+            if state.issuing_open != self.state.issuing_open:
+                self.events.put(Issuing(state.issuing_open))
             self.view.waiting = dict(state.waiting_by_service)
             self.view.estimate = {sid: estimate_for_service(self.config, state, sid)
                                   for sid in self.config.services}
@@ -319,6 +334,39 @@ class KioskApp(ScreenProgram):
                 self._roster = roster(state)
                 self.view.windows = live_windows(self.config, state)
             self._drawn_key = None
+
+    def _reprint(self, message: dict[str, Any]) -> None:
+        """Staff asked for this ticket again (e.g. its first print failed): print it marked
+        as a copy and report the print, as for a new one. A request older than
+        REPRINT_FRESH_S (heard on a resume after a long outage) is not printed: nobody is
+        standing at the kiosk for it any more."""
+        ticket = message.get("ticket")
+        at = message.get("at")
+        if not isinstance(ticket, dict) or not isinstance(at, str):
+            return
+        age = (self.clock() - dt.datetime.fromisoformat(at)).total_seconds()
+        if age > REPRINT_FRESH_S:
+            log.warning("reprint of %s asked %.0f s ago: not printed", ticket.get("number"), age)
+            return
+        state = self.mirror.state
+        ahead = state.waiting.index(ticket["id"]) if state and ticket.get("id") in \
+            state.waiting else 0
+        reply = {"ticket": ticket, "ahead": ahead, "est_wait_min": 0}
+        data = ticket_data(self.config, self.printer_cfg, reply, "zh", reprint=True,
+                           state=state)
+        future = self.printer.submit(render_ticket(data, self.profile, self.font))
+        log.info("reprinting %s at staff's request", ticket.get("number"))
+        self.reprints[future] = str(ticket["id"])
+        future.add_done_callback(self._wake)
+
+    def _poll_reprints(self) -> None:
+        for future in [f for f in self.reprints if f.done()]:
+            tid = self.reprints.pop(future)
+            error = future.exception()
+            printed = error is None and future.result().printed
+            reason = str(error) if error is not None else (
+                "" if printed else future.result().reason)
+            self._track(self.link.submit(_report(tid, printed, reason)), "report", tid)
 
     def _poll_printer(self) -> None:
         ready, status = self.printer.ready, self.printer.status.value

@@ -52,6 +52,13 @@ class DispatcherLink:
 
 
 @dataclass(frozen=True)
+class Issuing:
+    """Whether the center issues tickets now (a manager may close issuing for the day)."""
+
+    open: bool
+
+
+@dataclass(frozen=True)
 class PrinterState:
     ready: bool
     status: str = "ok"
@@ -77,7 +84,7 @@ class Printed:
     error: str = ""
 
 
-Event = Tap | Tick | DispatcherLink | PrinterState | Issued | IssueFailed | Printed
+Event = Tap | Tick | DispatcherLink | Issuing | PrinterState | Issued | IssueFailed | Printed
 
 
 # -- effects ------------------------------------------------------------------------------------
@@ -149,8 +156,9 @@ class KioskState:
     ticket: dict[str, Any] | None = None  # the answer of POST /tickets
     printed: bool | None = None
     print_error: str = ""
-    pause_reason: str | None = None  # "dispatcher" or "printer"
+    pause_reason: str | None = None  # "dispatcher", "closed" or "printer"
     dispatcher_up: bool = False
+    issuing_open: bool = True
     printer_ready: bool = True
     printer_status: str = "ok"
     issued: int = 0  # tickets requested by this kiosk since it started
@@ -172,6 +180,9 @@ class KioskFlow:
                 return self._tick(state, now)
             case DispatcherLink(up=up):
                 return self._availability(dataclasses.replace(state, dispatcher_up=up), now), []
+            case Issuing(open=is_open):
+                new = dataclasses.replace(state, issuing_open=is_open)
+                return self._availability(new, now), []
             case PrinterState(ready=ready, status=status):
                 new = dataclasses.replace(state, printer_ready=ready, printer_status=status)
                 return self._availability(new, now), []
@@ -198,6 +209,8 @@ class KioskFlow:
     def _pause_reason(self, state: KioskState) -> str | None:
         if not state.dispatcher_up:
             return "dispatcher"
+        if not state.issuing_open:
+            return "closed"
         if not state.printer_ready and not self.settings.issue_on_printer_fault:
             return "printer"
         return None

@@ -375,14 +375,20 @@ def _paused(state: KioskState, view: View, f: _Frame) -> list[Item]:
         reason = t(lang, "paused_printer", status=status)
     elif state.message == "not_issued":
         reason = t(lang, "not_issued")
+    elif state.pause_reason == "closed":
+        reason = t(lang, "closed_detail")
     else:
         reason = t(lang, "paused_dispatcher")
+    closed = state.pause_reason == "closed"
     avail = f.h - top
     y = top + avail // 8
-    items.append(Item((0, y, f.w, avail // 4), t(lang, "paused"), f.px(64), fg=RED, bold=True))
+    title = t(lang, "closed") if closed else t(lang, "paused")
+    items.append(Item((0, y, f.w, avail // 4), title, f.px(64), fg=RED, bold=True))
     y += avail // 4
-    for text, size in ((reason, f.px(30)), (t(lang, "ask_staff"), f.px(30)),
-                       (t(lang, "retrying"), f.px(22))):
+    lines = [(reason, f.px(30)), (t(lang, "ask_staff"), f.px(30))]
+    if not closed:
+        lines.append((t(lang, "retrying"), f.px(22)))
+    for text, size in lines:
         items.append(Item((f.pad, y, f.w - 2 * f.pad, avail // 8), text, size, lines=2))
         y += avail // 8
     return items

@@ -35,6 +35,8 @@ TEXTS = Labels({
         "done": "完成",
         "paused": "暂停取号",
         "paused_dispatcher": "暂时无法连接叫号系统",
+        "closed": "今日取号已结束",
+        "closed_detail": "已取号的居民请留意叫号，其他业务请改日办理",
         "paused_printer": "打印机暂时无法出票（{status}）",
         "ask_staff": "请咨询服务台工作人员",
         "retrying": "系统正在自动重试……",
@@ -81,6 +83,9 @@ TEXTS = Labels({
         "done": "Done",
         "paused": "Tickets paused",
         "paused_dispatcher": "The queue system cannot be reached",
+        "closed": "No more tickets today",
+        "closed_detail": "If you have a number, please wait for your call; otherwise, please come "
+                         "back another day",
         "paused_printer": "The printer cannot print ({status})",
         "ask_staff": "Please ask the staff at the service desk",
         "retrying": "Retrying automatically…",

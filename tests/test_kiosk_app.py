@@ -27,7 +27,7 @@ from printer.worker import PrinterWorker
 from qms.config import QmsConfig, load_config
 
 from .escpos_walker import walk
-from .helpers import KIOSK, SCREEN, small_config
+from .helpers import ADMIN, KIOSK, SCREEN, small_config
 from .live import LiveDispatcher
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "center.toml"
@@ -353,3 +353,48 @@ def test_a_window_whose_staff_cannot_serve_is_named_nowhere_until_it_can(
         assert "办理窗口：1～7 号" in paper
     finally:
         k.close()
+
+
+def test_a_reprint_asked_from_the_console_prints_at_the_named_kiosk_and_is_reported(
+        tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    h.app.clock = h.live.clock  # the dispatcher's fake time stamps the request
+    try:
+        started(h)
+        original = h.fake.write
+
+        def jam(data: bytes) -> None:  # the paper runs out as the ticket prints
+            h.fake.set_fault("paper_out")
+            original(data)
+
+        h.fake.write = jam  # type: ignore[method-assign]
+        take_number(h)
+        h.run_until(lambda: h.live.call("GET", "/tickets?print_status=failed",
+                                        token=SCREEN)[1]["tickets"] != [])
+        h.fake.write = original  # type: ignore[method-assign]
+        h.fake.set_fault(None)  # staff put new paper in
+        h.fake.jobs.clear()
+        tid = h.state()["waiting"][0]["id"]  # type: ignore[index]
+        status, _ = h.live.call("POST", f"/tickets/{tid}/reprint",
+                                {"request_id": "rp1", "kiosk": "kiosk-1"}, ADMIN)
+        assert status == 200
+        h.run_until(lambda: len(h.fake.jobs) == 1)
+        lines = [line.text for line in walk(h.fake.jobs[0], "gb18030").lines]
+        assert "A001" in lines
+        h.run_until(lambda: h.live.call("GET", "/tickets?print_status=printed",
+                                        token=SCREEN)[1]["tickets"] != [])
+        status, body = h.live.call("POST", f"/tickets/{tid}/reprint",
+                                   {"request_id": "rp2", "kiosk": "kiosk-9"}, ADMIN)
+        assert (status, body["error"]["code"]) == (422, "unknown_device")
+    finally:
+        h.close()
+
+
+def test_closing_issuing_for_the_day_pauses_the_kiosk_until_reopened(kiosk: Harness) -> None:
+    status, _ = kiosk.live.call("POST", "/issuing", {"request_id": "close", "open": False}, ADMIN)
+    assert status == 200
+    kiosk.run_until(lambda: kiosk.app.state.screen is Screen.PAUSED)
+    assert kiosk.app.state.pause_reason == "closed"
+    assert "今日取号已结束" in kiosk.texts()
+    status, _ = kiosk.live.call("POST", "/issuing", {"request_id": "open", "open": True}, ADMIN)
+    kiosk.run_until(lambda: kiosk.app.state.screen is Screen.HOME)
