@@ -449,3 +449,15 @@ def test_the_live_socket_sends_the_page_part_at_once_and_after_each_change(
     seen = asyncio.run(watch())
     assert 'id="total-waiting">0<' in seen[0]
     assert 'name="csrf" value=""' in seen[-1]  # shared by sessions: no token inside
+
+
+def test_a_failed_login_is_audited_without_writing_down_an_unknown_name(
+        console: LiveDispatcher) -> None:
+    b = Browser(console.port)
+    b.login("s1", "wrong")
+    b.login("my-Secret-pw", "x")  # a password typed into the name field
+    b.login("admin", "demo-admin")
+    _, _, page = b.request("GET", "/console/audit")
+    assert "my-Secret-pw" not in page
+    assert "<td>(unknown)</td><td>127.0.0.1</td><td>login</td><td></td><td>refused</td>" in page
+    assert "<td>s1</td><td>127.0.0.1</td><td>login</td><td></td><td>refused</td>" in page

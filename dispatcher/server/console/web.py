@@ -300,8 +300,10 @@ async def login(request: web.Request) -> web.Response:
     if not same_origin(request):
         return again("csrf", 403)
     wait = console.throttle.wait_s(username, address)
+    shown = username if await console.blocking(console.accounts.known, username) \
+        else "(unknown)"
     if wait:
-        await console.blocking(console.accounts.audit, username, address, "login", "",
+        await console.blocking(console.accounts.audit, shown, address, "login", "",
                                "throttled")
         response = again("throttled", 429, s=wait)
         response.headers["Retry-After"] = str(wait)
@@ -309,8 +311,8 @@ async def login(request: web.Request) -> web.Response:
     account = await console.blocking(console.accounts.authenticate, username, password)
     if account is None:
         console.throttle.failed(username, address)
-        await console.blocking(console.accounts.audit, username, address, "login", "",
-                               "wrong password or unknown user")
+        await console.blocking(console.accounts.audit, shown, address, "login", "",
+                               "refused")
         log.info("console login refused for a user name from %s", address)
         return again("wrong_login", 401)
     console.throttle.succeeded(username)
