@@ -17,7 +17,7 @@ import json
 import logging
 import re
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 
 import msgspec
@@ -396,7 +396,18 @@ async def events(request: web.Request) -> web.StreamResponse:
             last = message["seq"]
             await ws.send_str(json.dumps(message, ensure_ascii=False))
 
-    task = asyncio.create_task(pump())
+    try:
+        await run_socket(ws, pump())
+    finally:
+        service.unsubscribe(sub)
+        presence.closed(device.name)
+    return ws
+
+
+async def run_socket(ws: web.WebSocketResponse, pump: Coroutine[Any, Any, None]) -> None:
+    """Run `pump` (what the server sends) while reading `ws` until the peer or the server
+    closes it; then stop the pump."""
+    task = asyncio.create_task(pump)
     try:
         async for msg in ws:
             if msg.type == WSMsgType.ERROR:
@@ -405,9 +416,6 @@ async def events(request: web.Request) -> web.StreamResponse:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionError):
             await task
-        service.unsubscribe(sub)
-        presence.closed(device.name)
-    return ws
 
 
 def build_app(config: Config, service: DispatcherService,

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import jinja2
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from base.errors import ErrorCode, QmsError
 from base.texts import DEFAULT_LANG
@@ -37,6 +37,7 @@ from dispatcher.server.console import views
 from dispatcher.server.console.accounts import Account, AccountError, AccountStore, Session
 from dispatcher.server.console.texts import TEXTS
 from dispatcher.server.console.throttle import LoginThrottle
+from dispatcher.server.http import run_socket
 from dispatcher.server.presence import Presence
 from dispatcher.server.service import DispatcherService, Unavailable
 
@@ -731,15 +732,9 @@ async def live(request: web.Request, session: Session) -> web.StreamResponse:
                     await ws.close(code=1001, message=b"resync")
                     return
 
-    task = asyncio.create_task(pump())
     try:
-        async for msg in ws:
-            if msg.type == WSMsgType.ERROR:
-                break
+        await run_socket(ws, pump())
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
-            await task
         console.service.unsubscribe(sub)
     return ws
 
