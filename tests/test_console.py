@@ -461,3 +461,39 @@ def test_a_failed_login_is_audited_without_writing_down_an_unknown_name(
     assert "my-Secret-pw" not in page
     assert "<td>(unknown)</td><td>127.0.0.1</td><td>login</td><td></td><td>refused</td>" in page
     assert "<td>s1</td><td>127.0.0.1</td><td>login</td><td></td><td>refused</td>" in page
+
+
+def test_a_page_leaving_mid_render_does_not_cancel_the_render_other_pages_wait_for() -> None:
+    import asyncio
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from dispatcher.server.console.web import LiveRenders
+
+    renders = []
+
+    async def read(build: object) -> dict[str, Any]:
+        await asyncio.sleep(0.05)  # the writer is busy
+        return {"seq": 7}
+
+    def render(template: str, **context: Any) -> str:
+        renders.append(template)
+        return "<p>live</p>"
+
+    service = SimpleNamespace(clock=lambda: dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC), seq=7,
+                              read=read)
+    console = SimpleNamespace(service=service, render=render)
+    live = LiveRenders()
+
+    async def two_pages() -> tuple[Any, Any]:
+        leaving = asyncio.create_task(live.get(console, "overview_live.html", 0, "zh", True))  # type: ignore[arg-type]
+        staying = asyncio.create_task(live.get(console, "overview_live.html", 0, "zh", True))  # type: ignore[arg-type]
+        await asyncio.sleep(0.01)
+        leaving.cancel()
+        part = await staying
+        again = await live.get(console, "overview_live.html", 0, "zh", True)  # type: ignore[arg-type]
+        return part, again
+
+    part, again = asyncio.run(two_pages())
+    assert part.html == "<p>live</p>" and part.seq == 7 and again is part
+    assert renders == ["overview_live.html"]  # one render for both pages and the repeat

@@ -29,6 +29,8 @@ from dispatcher.server.store import set_pragmas
 ROLES = ("manager", "staff")
 USERNAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 SESSION_S = 12 * 3600  # a session lasts a working day, then the person logs in again
+SESSION_CACHE_S = 10.0  # a looked-up session is trusted this long without the database
+SESSION_CACHE_SIZE = 1000
 AUDIT_PAGE = 200
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS console_accounts (
@@ -106,6 +108,10 @@ class AccountStore:
         self.staff_ids = staff_ids
         self.demo = demo
         self._lock = threading.Lock()
+        # token hash → (session, when looked up): most requests need no database read. A
+        # change made here (password, disable, logout) clears it at once; one made by another
+        # process (`qms account`) is seen within SESSION_CACHE_S.
+        self._sessions: dict[str, tuple[Session, float]] = {}
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = set_pragmas(
             sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10),
@@ -147,6 +153,7 @@ class AccountStore:
                 "UPDATE console_accounts SET password_hash = ?, changed_at = ? WHERE username = ?",
                 (hash_password(password), _now(), username))
             self._conn.execute("DELETE FROM console_sessions WHERE username = ?", (username,))
+            self._sessions.clear()
 
     def set_disabled(self, username: str, disabled: bool) -> None:
         """Disable (every session of it ends at once) or enable an account."""
@@ -158,6 +165,7 @@ class AccountStore:
             if disabled:
                 self._conn.execute("DELETE FROM console_sessions WHERE username = ?",
                                    (username,))
+            self._sessions.clear()
 
     def accounts(self) -> list[Account]:
         with self._lock:
@@ -216,10 +224,27 @@ class AccountStore:
                 (_token_hash(token), stored_name, session.csrf, address, session.expires_at))
         return token, session
 
+    def cached_session(self, token: str) -> Session | None:
+        """The session of this token if it was looked up in the last SESSION_CACHE_S (no
+        database read: safe to call on the event loop); else None — ask `session`."""
+        hit = self._sessions.get(_token_hash(token)) if token and len(token) <= 100 else None
+        if hit is None or time.monotonic() - hit[1] > SESSION_CACHE_S \
+                or hit[0].expires_at < time.time() or (hit[0].account.demo and not self.demo):
+            return None
+        return hit[0]
+
     def session(self, token: str) -> Session | None:
         """The live session of this cookie token (its account still enabled), or None."""
         if not token or len(token) > 100:
             return None
+        found = self._lookup(token)
+        if found is not None:
+            if len(self._sessions) >= SESSION_CACHE_SIZE:
+                self._sessions.clear()
+            self._sessions[_token_hash(token)] = (found, time.monotonic())
+        return found
+
+    def _lookup(self, token: str) -> Session | None:
         with self._lock:
             row = self._conn.execute(
                 "SELECT username, csrf, expires_at FROM console_sessions WHERE token_hash = ?",
@@ -240,6 +265,7 @@ class AccountStore:
         return Session(Account(acc[0], acc[1], acc[2]), csrf, expires)
 
     def close_session(self, token: str) -> None:
+        self._sessions.pop(_token_hash(token), None)
         with self._tx():
             self._conn.execute("DELETE FROM console_sessions WHERE token_hash = ?",
                                (_token_hash(token),))

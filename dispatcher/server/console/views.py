@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dispatcher.domain.config import Config
-from dispatcher.domain.model import QueueState, Ticket, TicketStatus, WindowStatus
+from dispatcher.domain.model import QueueState, Ticket, WindowStatus
 from dispatcher.domain.policy import choose_next, eligible, green_channel_active
 from dispatcher.server.presence import DeviceStatus
 
@@ -72,19 +72,18 @@ def overview(config: Config, state: QueueState, now: dt.datetime,
     """The manager's view of the hall: windows, waits by department and business, modes,
     unprinted tickets and alarms."""
     waiting = state.waiting_tickets()
-    by_service: dict[str, list[Ticket]] = {}
+    waits = {t.id: minutes_between(t.issued_at, now) for t in waiting}  # each computed once
+    by_service: dict[str, list[int]] = {}
     for ticket in waiting:
-        by_service.setdefault(ticket.service_id, []).append(ticket)
+        by_service.setdefault(ticket.service_id, []).append(waits[ticket.id])
     departments = []
     for dept in config.departments:
         services: list[dict[str, Any]] = []
         for service in dept.services:
-            tickets = by_service.get(service.id, [])
+            minutes = by_service.get(service.id, [])
             services.append({
                 "id": service.id, "name": service.name, "name_en": service.name_en,
-                "waiting": len(tickets),
-                "longest_min": max((minutes_between(t.issued_at, now) for t in tickets),
-                                   default=0),
+                "waiting": len(minutes), "longest_min": max(minutes, default=0),
             })
         departments.append({
             "id": dept.id, "name": dept.name, "name_en": dept.name_en,
@@ -93,13 +92,15 @@ def overview(config: Config, state: QueueState, now: dt.datetime,
             "services": services,
         })
     limit = config.policy.starvation_max_wait_min
-    starving = [t for t in waiting if minutes_between(t.issued_at, now) >= limit]
+    starving = [t for t in waiting if waits[t.id] >= limit]
+    serving = [state.tickets[w.current] for w in state.windows.values()
+               if w.current is not None and w.current in state.tickets]
     unprinted = [
-        ticket_view(config, t, now) for t in state.tickets.values()
-        if t.status in (TicketStatus.WAITING, TicketStatus.CALLED)
-        and (t.print_status == "failed"
-             or (t.print_status == "pending"
-                 and (now - t.issued_at).total_seconds() >= UNPRINTED_AFTER_S))
+        ticket_view(config, t, now) for t in sorted((*waiting, *serving),
+                                                    key=lambda t: t.sort_key)
+        if t.print_status == "failed"
+        or (t.print_status == "pending"
+            and (now - t.issued_at).total_seconds() >= UNPRINTED_AFTER_S)
     ]
     alarms: list[dict[str, Any]] = []
     for device in devices:
@@ -118,7 +119,7 @@ def overview(config: Config, state: QueueState, now: dt.datetime,
         "seq": state.seq,
         "windows": [window_view(config, state, n, now) for n in sorted(state.windows)],
         "waiting": len(waiting),
-        "longest_min": max((minutes_between(t.issued_at, now) for t in waiting), default=0),
+        "longest_min": max(waits.values(), default=0),
         "departments": departments,
         "diversion_on": state.diversion_on,
         "green_mode": state.green_channel_mode.value,

@@ -48,6 +48,7 @@ COOKIE = "qms_console"
 LANG_COOKIE = "qms_lang"
 HERE = Path(__file__).parent
 LIVE_REFRESH_S = 20.0  # a live page is re-sent at least this often (waits grow by the minute)
+LIVE_GAP_S = 0.25  # at most one push a page per this; the first change after a pause at once
 MAX_FORM = 16 * 1024
 CONSOLE_ID = re.compile(r"con-[0-9a-f]{24}")
 # The posted form, read once per request (aiohttp ≥ 3.13 wants a typed key for this).
@@ -76,7 +77,8 @@ class Console:
     accounts: AccountStore
     presence: Presence
     throttle: LoginThrottle
-    executor: concurrent.futures.ThreadPoolExecutor
+    executor: concurrent.futures.ThreadPoolExecutor  # account store reads and writes
+    hasher: concurrent.futures.ThreadPoolExecutor  # password checks (scrypt): never in line
     templates: jinja2.Environment
     live: LiveRenders
 
@@ -105,6 +107,7 @@ def build_console(config: Config, service: DispatcherService, accounts: AccountS
         config=config, service=service, accounts=accounts, presence=presence,
         throttle=LoginThrottle(time.monotonic),
         executor=concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="qms-console"),
+        hasher=concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="qms-scrypt"),
         templates=make_templates(), live=LiveRenders(),
     )
 
@@ -144,7 +147,8 @@ async def session_of(request: web.Request) -> Session | None:
     if not token:
         return None
     console = request.app[CONSOLE_KEY]
-    return await console.blocking(console.accounts.session, token)
+    return console.accounts.cached_session(token) or await console.blocking(
+        console.accounts.session, token)
 
 
 def page_context(request: web.Request, session: Session | None, **extra: Any) -> dict[str, Any]:
@@ -309,7 +313,8 @@ async def login(request: web.Request) -> web.Response:
         response = again("throttled", 429, s=wait)
         response.headers["Retry-After"] = str(wait)
         return response
-    account = await console.blocking(console.accounts.authenticate, username, password)
+    account = await asyncio.get_running_loop().run_in_executor(
+        console.hasher, console.accounts.authenticate, username, password)
     if account is None:
         console.throttle.failed(username, address)
         await console.blocking(console.accounts.audit, shown, address, "login", "",
@@ -481,11 +486,9 @@ async def counter_action(request: web.Request, session: Session) -> web.Response
     ok, reply, code = await execute(request, session, command, verb, target)
     lang = lang_of(request)
     message = result_text(lang, verb, ok, reply, code)
-    view = await read_view(console, counter_builder(console, n))
-    fragment = console.render("counter_live.html", **page_context(request, session, view=view,
-                                                                    n=n))
+    part = await console.live.get(console, "counter_live.html", n, lang, account.is_manager)
     return answer(request, f"{ROOT}/counter/{n}", ok, message,
-                  {"code": code, "reply": reply, "html": fragment, "seq": view["seq"]},
+                  {"code": code, "reply": reply, "html": part.html, "seq": part.seq},
                   status=status_of(ok, code))
 
 
@@ -634,46 +637,64 @@ class LiveKey:
     minute: int
 
 
+@dataclass(frozen=True)
+class LivePart:
+    """A rendered live part: its seq, its HTML, and the WebSocket message carrying them
+    (encoded once, sent to every page that shows it)."""
+
+    seq: int
+    html: str
+    message: str
+
+
 class LiveRenders:
     """Live parts rendered once per change and shared by every open page that shows them,
-    so 30 open consoles cost one render per change, not 30."""
+    so 30 open consoles cost one render and one encoding per change, not 30."""
 
     SIZE = 64
 
     def __init__(self) -> None:
-        self._done: dict[LiveKey, tuple[int, str]] = {}
-        self._rendering: dict[LiveKey, asyncio.Future[tuple[int, str]]] = {}
+        self._done: dict[LiveKey, LivePart] = {}
+        self._rendering: dict[LiveKey, asyncio.Task[LivePart]] = {}
 
     async def get(self, console: Console, template: str, n: int, lang: str,
-                  manager: bool) -> tuple[int, str]:
-        """(seq, html) of the live part as of the last committed change."""
+                  manager: bool) -> LivePart:
+        """The live part as of the last committed change."""
         now = console.service.clock()
         key = LiveKey(template, n, lang, manager, console.service.seq,
                       int(now.timestamp() // 60))
-        if key in self._done:
-            return self._done[key]
-        pending = self._rendering.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[tuple[int, str]] = asyncio.get_running_loop().create_future()
-        self._rendering[key] = future
+        done = self._done.get(key)
+        if done is not None:
+            return done
+        task = self._rendering.get(key)
+        if task is None:
+            # Its own task: a page that goes away while waiting cancels only its wait,
+            # never the render the other pages wait for.
+            task = asyncio.ensure_future(self._render(console, key))
+            self._rendering[key] = task
+        return await asyncio.shield(task)
+
+    async def _render(self, console: Console, key: LiveKey) -> LivePart:
         try:
-            build = (counter_builder(console, n) if template == "counter_live.html"
+            build = (counter_builder(console, key.n) if key.template == "counter_live.html"
                      else overview_builder(console))
             view = await read_view(console, build)
-            context = live_context(lang, manager, view, n)
-            result = (int(view["seq"]), console.render(template, **context))
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" warning when nobody waits
-            raise
+            context = live_context(key.lang, key.manager, view, key.n)
+            text = console.render(key.template, **context)
+            part = LivePart(int(view["seq"]), text, dumps({"seq": view["seq"], "html": text}))
         finally:
             del self._rendering[key]
-        future.set_result(result)
-        self._done[key] = result
+        self._done[key] = part
         while len(self._done) > self.SIZE:
             del self._done[next(iter(self._done))]
-        return result
+        return part
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who a shared live part is for: only whether manager actions are shown."""
+
+    is_manager: bool
 
 
 def live_context(lang: str, manager: bool, view: dict[str, Any], n: int) -> dict[str, Any]:
@@ -682,17 +703,14 @@ def live_context(lang: str, manager: bool, view: dict[str, Any], n: int) -> dict
     def t(key: str, **values: object) -> str:
         return TEXTS(lang, key, **values)
 
-    @dataclass(frozen=True)
-    class Viewer:
-        is_manager: bool
-
     return {"t": t, "lang": lang, "account": Viewer(manager), "csrf": "",
             "request_id": lambda: "", "view": view, "n": n}
 
 
 async def live(request: web.Request, session: Session) -> web.StreamResponse:
-    """WebSocket: the page's live part, sent on connect and again after every change
-    (bursts coalesced), and at least every LIVE_REFRESH_S as waits grow."""
+    """WebSocket: the page's live part, sent on connect and again after every change —
+    at most one push per LIVE_GAP_S (a burst is coalesced into its last state), and at
+    least every LIVE_REFRESH_S as waits grow. Closed when it stops, so the page reconnects."""
     console = request.app[CONSOLE_KEY]
     if not same_origin(request):
         raise Refused(403, "csrf")
@@ -708,34 +726,40 @@ async def live(request: web.Request, session: Session) -> web.StreamResponse:
         template = "overview_live.html"
     lang, manager = lang_of(request), session.account.is_manager
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=1024)
-    sub = await console.service.subscribe()
+    service = console.service
+    # The stream only wakes the pump: subscribe from now on (no snapshot to build).
+    sub = await service.subscribe(service.seq, service.epoch)
     try:
         await ws.prepare(request)
     except BaseException:
-        console.service.unsubscribe(sub)
+        service.unsubscribe(sub)
         raise
 
     async def pump() -> None:
         last_html = ""
-        while True:
-            seq, text = await console.live.get(console, template, n, lang, manager)
-            if text != last_html:
-                await ws.send_json({"seq": seq, "html": text})
-                last_html = text
-            with contextlib.suppress(TimeoutError):
-                message = await asyncio.wait_for(sub.queue.get(), LIVE_REFRESH_S)
-                if message is None:
-                    await ws.close(code=1001, message=b"resync")
-                    return
-            while not sub.queue.empty():  # coalesce a burst into one update
-                if sub.queue.get_nowait() is None:
-                    await ws.close(code=1001, message=b"resync")
-                    return
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                part = await console.live.get(console, template, n, lang, manager)
+                if part.html != last_html:
+                    await ws.send_str(part.message)
+                    last_html = part.html
+                sent = loop.time()
+                with contextlib.suppress(TimeoutError):
+                    if await asyncio.wait_for(sub.queue.get(), LIVE_REFRESH_S) is None:
+                        return
+                await asyncio.sleep(max(0.0, sent + LIVE_GAP_S - loop.time()))
+                while not sub.queue.empty():  # coalesce a burst into one update
+                    if sub.queue.get_nowait() is None:
+                        return
+        finally:
+            if not ws.closed:
+                await ws.close(code=1001, message=b"resync")
 
     try:
         await run_socket(ws, pump())
     finally:
-        console.service.unsubscribe(sub)
+        service.unsubscribe(sub)
     return ws
 
 
@@ -764,6 +788,7 @@ def add_console(app: web.Application, console: Console) -> None:
     r.add_static(f"{ROOT}/static", HERE / "static", append_version=True)
 
     async def stop_executor(app: web.Application) -> None:
+        console.hasher.shutdown(wait=True)
         console.executor.shutdown(wait=True)
 
     app.on_cleanup.append(stop_executor)

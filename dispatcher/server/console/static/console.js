@@ -61,7 +61,12 @@
       try { data = await response.json(); } catch (e) { data = {}; }
       if (response.status === 401) { window.location.href = "/console/login?next=" + encodeURIComponent(location.pathname); return; }
       say(data.message || (data.error && data.error.message) || response.statusText, !data.ok);
-      if (data.html) swapLive(data.html);
+      const live = document.getElementById("live");
+      // A push may have brought a newer state already: never roll the page back.
+      if (data.html && live && !(Number(live.dataset.seq) > Number(data.seq))) {
+        live.dataset.seq = data.seq;
+        swapLive(data.html);
+      }
     } catch (e) {
       say(String(e), true);
     } finally {
@@ -102,6 +107,7 @@
     ws.onopen = () => { if (banner) banner.hidden = true; delay = 1000; };
     ws.onmessage = (msg) => {
       const data = JSON.parse(msg.data);
+      if (Number(live.dataset.seq) > Number(data.seq)) return;
       live.dataset.seq = data.seq;
       swapLive(data.html);
     };
