@@ -37,7 +37,7 @@ from dispatcher.server.console import views
 from dispatcher.server.console.accounts import Account, AccountError, AccountStore, Session
 from dispatcher.server.console.texts import TEXTS
 from dispatcher.server.console.throttle import LoginThrottle
-from dispatcher.server.http import run_socket
+from dispatcher.server.http import SOCKETS_KEY, run_socket
 from dispatcher.server.presence import Presence
 from dispatcher.server.service import DispatcherService, Unavailable
 
@@ -48,6 +48,7 @@ COOKIE = "qms_console"
 LANG_COOKIE = "qms_lang"
 HERE = Path(__file__).parent
 LIVE_REFRESH_S = 20.0  # a live page is re-sent at least this often (waits grow by the minute)
+SIGNED_OUT = 4401  # the live socket's close code when its session ended: the page logs in again
 LIVE_GAP_S = 0.25  # at most one push a page per this; the first change after a pause at once
 MAX_FORM = 16 * 1024
 CONSOLE_ID = re.compile(r"con-[0-9a-f]{24}")
@@ -734,12 +735,21 @@ async def live(request: web.Request, session: Session) -> web.StreamResponse:
     except BaseException:
         service.unsubscribe(sub)
         raise
+    request.app[SOCKETS_KEY].add(ws)  # closed with the devices' streams when the server stops
+    token = request.cookies.get(COOKIE, "")
+
+    async def still_signed_in() -> bool:
+        """Logged out (here or on another page), expired or disabled: the stream ends."""
+        return await session_of(request) is not None if token else False
 
     async def pump() -> None:
         last_html = ""
         loop = asyncio.get_running_loop()
         try:
             while True:
+                if not await still_signed_in():
+                    await ws.close(code=SIGNED_OUT, message=b"signed out")
+                    return
                 part = await console.live.get(console, template, n, lang, manager)
                 if part.html != last_html:
                     await ws.send_str(part.message)

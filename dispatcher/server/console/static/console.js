@@ -17,7 +17,13 @@
     const focused = document.activeElement;
     const key = focused && live.contains(focused) && focused.closest("form")
       ? focused.closest("form").getAttribute("action") : null;
+    // What staff ticked (the materials checklist) survives the update.
+    const ticked = new Set(Array.from(live.querySelectorAll("input[data-keep]:checked"),
+      (i) => i.dataset.keep));
     live.innerHTML = htmlText;
+    live.querySelectorAll("input[data-keep]").forEach((i) => {
+      if (ticked.has(i.dataset.keep)) i.checked = true;
+    });
     // Live parts are shared by every open page: this page's CSRF token goes in here.
     const token = document.querySelector("header input[name=csrf]");
     if (token) live.querySelectorAll("input[name=csrf]").forEach((i) => { i.value = token.value; });
@@ -111,7 +117,11 @@
       live.dataset.seq = data.seq;
       swapLive(data.html);
     };
-    ws.onclose = () => {
+    ws.onclose = (event) => {
+      if (event.code === 4401) {  // the session ended (logged out elsewhere, expired)
+        window.location.href = "/console/login?next=" + encodeURIComponent(location.pathname);
+        return;
+      }
       if (banner) banner.hidden = false;
       setTimeout(() => connect(Math.min(delay * 2, 10000)), delay);
     };
