@@ -40,6 +40,17 @@ need_system_packages() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# The console's browser tests (tests/test_console_browser.py) drive Debian's chromium through
+# Playwright: no browser download. Without it those tests are skipped, the rest still run.
+BROWSER_PACKAGES=(chromium)
+BROWSER_FILE=/usr/bin/chromium
+
+ensure_browser() {
+    [ -x "$BROWSER_FILE" ] && return 0
+    need_system_packages "${BROWSER_PACKAGES[@]}" \
+        || say "no $BROWSER_FILE: the browser tests will be skipped"
+}
+
 python_ok() {
     command -v python3 >/dev/null && python3 - "$PY_MIN" <<'EOF'
 import sys
@@ -84,6 +95,7 @@ case "$cmd" in
         ;;
     test)
         ensure_venv
+        ensure_browser
         shift
         say "ruff"; "$VENV/bin/ruff" check .
         say "mypy"; "$VENV/bin/mypy"

@@ -385,8 +385,9 @@ async def events(request: web.Request) -> web.StreamResponse:
     async def pump() -> None:
         last: int | None = None
         while True:
-            try:
-                message = await asyncio.wait_for(sub.queue.get(), HEARTBEAT_S)
+            try:  # asyncio.timeout: 3.11's wait_for may swallow the cancel that ends us
+                async with asyncio.timeout(HEARTBEAT_S):
+                    message = await sub.queue.get()
             except TimeoutError:
                 await ws.send_json({"type": "heartbeat", "last_seq": last})
                 continue

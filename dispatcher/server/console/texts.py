@@ -26,7 +26,7 @@ TEXTS = Labels({
         "close_day": "提前结束今日取号",
         "close_day_confirm": "结束今日取号：取号机将停止出号，已取的号照常叫号。确定？",
         "issuing_closed": "今日取号已结束", "reopen_day": "恢复今日取号", "issuing": "取号",
-        "kiosk": "取号机", "never_seen": "从未连接",
+        "kiosk": "取号机", "never_seen": "从未连接", "colon": "：",
         "cancel_by_number": "作废等候中的号码", "cancel_confirm": "作废这个号码？",
         "cancel_ticket": "作废", "role": "角色", "role_manager": "管理员", "role_staff": "工作人员",
         "add_account": "新建账号", "disable": "停用", "enable": "启用", "disabled": "已停用",
@@ -76,7 +76,7 @@ TEXTS = Labels({
         "close_day_confirm": "Stop issuing tickets for today? Tickets already issued are "
                              "still called.",
         "issuing_closed": "Ticket issuing closed for today", "reopen_day": "Reopen issuing",
-        "issuing": "Issuing", "kiosk": "Kiosk", "never_seen": "never connected",
+        "issuing": "Issuing", "kiosk": "Kiosk", "never_seen": "never connected", "colon": ": ",
         "cancel_by_number": "Cancel a waiting number", "cancel_confirm": "Cancel this number?",
         "cancel_ticket": "Cancel", "role": "Role", "role_manager": "Manager",
         "role_staff": "Staff",

@@ -30,7 +30,7 @@ def ticket_view(config: Config, ticket: Ticket, now: dt.datetime) -> dict[str, A
         "number": ticket.number,
         "service_id": ticket.service_id,
         "service": service.name if service else ticket.service_id,
-        "service_en": service.name_en if service else ticket.service_id,
+        "service_en": (service.name_en or service.name) if service else ticket.service_id,
         "materials": list(service.materials) if service else [],
         "sign_language": ticket.sign_language,
         "appointment": ticket.appointment_code is not None,
@@ -82,11 +82,12 @@ def overview(config: Config, state: QueueState, now: dt.datetime,
         for service in dept.services:
             minutes = by_service.get(service.id, [])
             services.append({
-                "id": service.id, "name": service.name, "name_en": service.name_en,
+                "id": service.id, "name": service.name,
+                "name_en": service.name_en or service.name,
                 "waiting": len(minutes), "longest_min": max(minutes, default=0),
             })
         departments.append({
-            "id": dept.id, "name": dept.name, "name_en": dept.name_en,
+            "id": dept.id, "name": dept.name, "name_en": dept.name_en or dept.name,
             "waiting": sum(s["waiting"] for s in services),
             "longest_min": max((s["longest_min"] for s in services), default=0),
             "services": services,
@@ -155,8 +156,8 @@ def transfer_targets(config: Config, n: int) -> dict[str, Any]:
     """The businesses and windows a ticket at window n may be transferred to."""
     return {
         "departments": [
-            {"name": d.name, "name_en": d.name_en,
-             "services": [{"id": s.id, "name": s.name, "name_en": s.name_en}
+            {"name": d.name, "name_en": d.name_en or d.name,
+             "services": [{"id": s.id, "name": s.name, "name_en": s.name_en or s.name}
                           for s in d.services]}
             for d in config.departments
         ],

@@ -755,9 +755,12 @@ async def live(request: web.Request, session: Session) -> web.StreamResponse:
                     await ws.send_str(part.message)
                     last_html = part.html
                 sent = loop.time()
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
+                # meets a message arriving, and the pump would outlive its page.
                 with contextlib.suppress(TimeoutError):
-                    if await asyncio.wait_for(sub.queue.get(), LIVE_REFRESH_S) is None:
-                        return
+                    async with asyncio.timeout(LIVE_REFRESH_S):
+                        if await sub.queue.get() is None:
+                            return
                 await asyncio.sleep(max(0.0, sent + LIVE_GAP_S - loop.time()))
                 while not sub.queue.empty():  # coalesce a burst into one update
                     if sub.queue.get_nowait() is None:
