@@ -468,7 +468,7 @@ def test_a_page_leaving_mid_render_does_not_cancel_the_render_other_pages_wait_f
     import datetime as dt
     from types import SimpleNamespace
 
-    from dispatcher.server.console.web import LiveRenders
+    from dispatcher.server.console.live import LiveRenders
 
     renders = []
 
