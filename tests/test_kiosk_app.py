@@ -186,14 +186,20 @@ def test_printer_out_of_paper_pauses_before_a_ticket_is_taken(kiosk: Harness) ->
     kiosk.run_until(lambda: kiosk.app.state.screen is Screen.HOME)
 
 
-def test_a_print_failure_after_issue_shows_the_number_and_reports_it(kiosk: Harness) -> None:
-    original = kiosk.fake.write
+def paper_runs_out_while_printing(h: Harness) -> Callable[[bytes], None]:
+    """From now on the paper runs out as each ticket prints; the printer's own write back."""
+    original = h.fake.write
 
-    def jam(data: bytes) -> None:  # the paper runs out as the ticket prints
-        kiosk.fake.set_fault("paper_out")
+    def jam(data: bytes) -> None:
+        h.fake.set_fault("paper_out")
         original(data)
 
-    kiosk.fake.write = jam  # type: ignore[method-assign]
+    h.fake.write = jam  # type: ignore[method-assign]
+    return original
+
+
+def test_a_print_failure_after_issue_shows_the_number_and_reports_it(kiosk: Harness) -> None:
+    paper_runs_out_while_printing(kiosk)
     take_number(kiosk)
     kiosk.run_until(lambda: kiosk.app.state.screen is Screen.DONE)
     assert kiosk.app.state.printed is False
@@ -361,17 +367,11 @@ def test_a_reprint_asked_from_the_console_prints_at_the_named_kiosk_and_is_repor
     h.app.clock = h.live.clock  # the dispatcher's fake time stamps the request
     try:
         started(h)
-        original = h.fake.write
-
-        def jam(data: bytes) -> None:  # the paper runs out as the ticket prints
-            h.fake.set_fault("paper_out")
-            original(data)
-
-        h.fake.write = jam  # type: ignore[method-assign]
+        original = paper_runs_out_while_printing(h)
         take_number(h)
         h.run_until(lambda: h.live.call("GET", "/tickets?print_status=failed",
                                         token=SCREEN)[1]["tickets"] != [])
-        h.fake.write = original  # type: ignore[method-assign]
+        h.fake.write = original  # type: ignore[method-assign,assignment]
         h.fake.set_fault(None)  # staff put new paper in
         h.fake.jobs.clear()
         tid = h.state()["waiting"][0]["id"]  # type: ignore[index]
