@@ -159,14 +159,17 @@ def bench_config(tmp: Path) -> Path:
 
 
 class Dispatcher:
-    """`serve()` in a process of its own (demo logins on), on an ephemeral loopback port."""
+    """`serve()` in a process of its own (demo logins on), on an ephemeral loopback port;
+    with `cpu` set, pinned to that core."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, cpu: int | None = None) -> None:
         self.log_path = tmp / "dispatcher.log"
         self._log = self.log_path.open("w", encoding="utf-8")
         self.proc = subprocess.Popen(
             [sys.executable, "-c", SERVE, str(bench_config(tmp)), str(tmp / "qms.db")],
             stdout=subprocess.PIPE, stderr=self._log, text=True, cwd=ROOT)
+        if cpu is not None:
+            os.sched_setaffinity(self.proc.pid, {cpu})
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if "serving " not in line:
@@ -594,7 +597,14 @@ def main() -> None:
     parser.add_argument("--gap-ms", type=float, default=100.0, help="pause between presses")
     parser.add_argument("--pace-ms", type=float, default=0.0,
                         help="call-next: one call every this many ms (0: back to back)")
+    parser.add_argument("--pin", action="store_true",
+                        help="the dispatcher on core 0, everything else (browser, clients, "
+                             "the 30 sessions' readers) on core 1: as in a center, where the "
+                             "consoles' browsers run on other computers")
     args = parser.parse_args()
+    pinned = args.pin and len(os.sched_getaffinity(0)) >= 2
+    if pinned:
+        os.sched_setaffinity(0, {1})  # inherited by the browser and the subscriber process
     presses = args.presses or (40 if args.quick else 200)
     loads = args.loads or (5 if args.quick else 20)
     calls = args.calls or (150 if args.quick else 500)
@@ -605,7 +615,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="qms-bench-console-") as tmp_name:
         tmp = Path(tmp_name)
-        dispatcher = Dispatcher(tmp)
+        dispatcher = Dispatcher(tmp, cpu=0 if pinned else None)
         subs: Subscribers | None = None
         try:
             subs = Subscribers(dispatcher.base)
@@ -629,12 +639,13 @@ def main() -> None:
         fs = subprocess.run(["stat", "-f", "-c", "%T", tmp_name], capture_output=True,
                             text=True, check=False).stdout.strip()
 
-    report = {
+    report: dict[str, Any] = {
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
                     "chromium": chromium_version, "playwright": version("playwright"),
                     "aiohttp": aiohttp.__version__, "database_fs": fs,
                     "load_average_before": load_before,
-                    "load_average_after": [round(x, 2) for x in os.getloadavg()]},
+                    "load_average_after": [round(x, 2) for x in os.getloadavg()],
+                    "pinned": "dispatcher on core 0, the rest on core 1" if pinned else "no"},
         "config": "examples/center.toml with [policy] double_press_s = 0",
         "press_to_page": press,
         "overview_first_paint": paint,
@@ -660,7 +671,7 @@ def main() -> None:
           f"p50 ×{load['p50_ratio_median']}, dispatcher CPU per call "
           f"×{load['dispatcher_cpu_per_call_ratio_median']}; {load['pace']})")
     print(f"{os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"wall {report['wall_s']} s")
+          f"wall {report['wall_s']} s, pinned: {report['machine']['pinned']}")
 
 
 if __name__ == "__main__":
