@@ -482,7 +482,8 @@ def test_a_page_leaving_mid_render_does_not_cancel_the_render_other_pages_wait_f
 
     service = SimpleNamespace(clock=lambda: dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC), seq=7,
                               read=read)
-    console = SimpleNamespace(service=service, render=render)
+    console = SimpleNamespace(service=service, render=render,
+                              presence=SimpleNamespace(version=0))
     live = LiveRenders()
 
     async def two_pages() -> tuple[Any, Any]:
@@ -497,3 +498,61 @@ def test_a_page_leaving_mid_render_does_not_cancel_the_render_other_pages_wait_f
     part, again = asyncio.run(two_pages())
     assert part.html == "<p>live</p>" and part.seq == 7 and again is part
     assert renders == ["overview_live.html"]  # one render for both pages and the repeat
+
+
+def test_a_staff_member_signs_in_only_at_a_free_window_and_only_at_one(
+        console: LiveDispatcher) -> None:
+    b = Browser(console.port)
+    b.login("admin", "demo-admin")
+    csrf = b.csrf()
+    assert b.act("/console/counter/2/sign-out", csrf)[1]["ok"]
+    s1 = Browser(console.port)
+    s1.login("s1", "demo")
+    token = s1.csrf("/console/counter/1")
+    status, body = s1.act("/console/counter/2/sign-in", token)  # s1 is at window 1 already
+    assert status == 403 and body["code"] == "forbidden"
+    assert state(console)["windows"][1]["staff_id"] is None
+    assert s1.act("/console/counter/1/sign-out", token)[1]["ok"]
+    assert s1.act("/console/counter/2/sign-in", token)[1]["ok"]
+    s3 = Browser(console.port)
+    s3.login("s3", "demo")
+    status, _ = s3.act("/console/counter/2/sign-in", s3.csrf("/console/counter/3"))
+    assert status == 403 and state(console)["windows"][1]["staff_id"] == "s1"
+    _, _, page = b.request("GET", "/console/audit")
+    assert "refused: not_your_window" in page  # the refused attempt is audited
+
+
+def test_logins_sent_at_once_cannot_pass_the_throttle(console: LiveDispatcher) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def attempt(i: int) -> int:
+        return Browser(console.port).login("s3", f"wrong-{i}")[0]
+
+    with ThreadPoolExecutor(15) as pool:
+        statuses = list(pool.map(attempt, range(15)))
+    assert statuses.count(401) <= 5 and statuses.count(429) >= 10, statuses
+
+
+def test_bad_form_input_is_refused_not_a_server_error(console: LiveDispatcher) -> None:
+    b = Browser(console.port)
+    status, _, _ = b.request("POST", "/console/login", {"username": "x" * 20_000, "password": "y"})
+    assert status == 413
+    b.login("admin", "demo-admin")
+    csrf = b.csrf()
+    for fields in ({"window": "²"}, {"window": "9" * 5000}):
+        status, _ = b.act("/console/counter/1/transfer", csrf, **fields)
+        assert status < 500
+    status, body = b.act("/console/actions/cancel-ticket", csrf, number="A" + "1" * 5000)
+    assert status == 404 and body["code"] == "unknown_ticket"
+    status, _, _ = b.request("POST", "/console/counter/1/call-next", None,
+                             {"Content-Type": "application/json", "X-CSRF-Token": csrf,
+                              "Accept": "application/json"})
+    assert status == 200
+
+
+def test_the_audit_export_never_hands_a_spreadsheet_a_formula(store: AccountStore) -> None:
+    store.audit("boss", "10.0.0.5", "reprint", "=HYPERLINK(\"http://x\")", "ok")
+    store.audit("boss", "10.0.0.5", "cancel-ticket", "-1+1", "@SUM(A1)")
+    rows = store.audit_csv().splitlines()
+    assert rows[1].endswith(',reprint,"\'=HYPERLINK(""http://x"")",ok')
+    assert rows[2].endswith(",cancel-ticket,'-1+1,'@SUM(A1)")

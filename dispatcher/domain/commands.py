@@ -75,6 +75,9 @@ class SignIn(Command):
 
     window: int
     staff_id: str | None
+    # From a staff member's own console: only into a free window, and only while not signed
+    # in at another (checked by the core, so two people racing for one window cannot both win).
+    exclusive: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -305,7 +305,16 @@ class QueueCore:
                     )
                 return [e.TicketCancelled(at=now, request_id=rid, ticket_id=tid,
                                           reason=reason or "cancelled")], _ticket_reply(tid)
-            case c.SignIn(window=n, staff_id=staff_id):
+            case c.SignIn(window=n, staff_id=staff_id, exclusive=exclusive):
+                if exclusive and staff_id is not None:
+                    holder = state.windows[n].staff_id
+                    if holder not in (None, staff_id):
+                        raise CommandError("forbidden", f"window {n} is signed in by {holder}")
+                    elsewhere = [m for m, w in state.windows.items()
+                                 if m != n and w.staff_id == staff_id]
+                    if elsewhere:
+                        raise CommandError("forbidden", f"{staff_id} is signed in at window "
+                                                        f"{elsewhere[0]}: sign out there first")
                 return [e.StaffSignedIn(at=now, request_id=rid, window=n, staff_id=staff_id)], \
                     _window_reply(n)
             case c.SetIssuing(open=is_open):

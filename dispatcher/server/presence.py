@@ -29,23 +29,29 @@ class Presence:
     streams: dict[str, int] = field(default_factory=dict)
     since: dict[str, dt.datetime] = field(default_factory=dict)
     printer_faults: dict[str, str] = field(default_factory=dict)
+    version: int = 0  # moves with every change: what was shown of the devices is stale
 
     def opened(self, device: str) -> None:
         if not self.streams.get(device):
             self.since[device] = self.clock()
         self.streams[device] = self.streams.get(device, 0) + 1
+        self.version += 1
 
     def closed(self, device: str) -> None:
         left = self.streams.get(device, 0) - 1
         self.streams[device] = max(0, left)
         if left <= 0:
             self.since[device] = self.clock()
+        self.version += 1
 
     def printed(self, device: str, ok: bool, error: str | None) -> None:
+        before = self.printer_faults.get(device)
         if ok:
             self.printer_faults.pop(device, None)
         else:
             self.printer_faults[device] = error or "unknown"
+        if self.printer_faults.get(device) != before:
+            self.version += 1
 
     def devices(self, config: Config) -> list[DeviceStatus]:
         """Every kiosk and display of the config (callers are push buttons: no stream)."""

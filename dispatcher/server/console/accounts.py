@@ -293,7 +293,8 @@ class AccountStore:
         writer = csv.writer(out)
         writer.writerow(["at", "username", "address", "action", "target", "outcome"])
         for e in reversed(self.audit_entries(None)):
-            writer.writerow([e.at, e.username, e.address, e.action, e.target, e.outcome])
+            writer.writerow([_cell(v) for v in (e.at, e.username, e.address, e.action,
+                                                e.target, e.outcome)])
         return out.getvalue()
 
     # -- helpers ------------------------------------------------------------------------------
@@ -325,6 +326,11 @@ class AccountStore:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
                 raise
+
+
+def _cell(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text, never runs as a formula."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def _token_hash(token: str) -> str:

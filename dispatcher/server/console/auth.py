@@ -14,12 +14,14 @@ from dispatcher.server.console.site import (
     COOKIE,
     LANG_COOKIE,
     ROOT,
+    Refused,
     address_of,
     html,
     lang_of,
     log,
     page_context,
     read_form,
+    refusal,
     same_origin,
 )
 from dispatcher.server.console.texts import TEXTS
@@ -40,7 +42,10 @@ def safe_next(target: str | None) -> str:
 
 async def login(request: web.Request) -> web.Response:
     console = request.app[CONSOLE_KEY]
-    form = await read_form(request)
+    try:
+        form = await read_form(request)
+    except Refused as refused:
+        return refusal(request, None, refused)
     username = form.get("username", "").strip()[:64]
     password = form.get("password", "")[:1024]
     target = safe_next(form.get("next"))
@@ -55,6 +60,10 @@ async def login(request: web.Request) -> web.Response:
     if not same_origin(request):
         return again("csrf", 403)
     wait = console.throttle.wait_s(username, address)
+    if not wait:
+        # Counted before the (slow) password check, so attempts sent at once cannot all pass
+        # the limit; a good password takes its own attempt back.
+        console.throttle.failed(username, address)
     shown = username if await console.blocking(console.accounts.known, username) \
         else "(unknown)"
     if wait:
@@ -66,12 +75,11 @@ async def login(request: web.Request) -> web.Response:
     account = await asyncio.get_running_loop().run_in_executor(
         console.hasher, console.accounts.authenticate, username, password)
     if account is None:
-        console.throttle.failed(username, address)
         await console.blocking(console.accounts.audit, shown, address, "login", "",
                                "refused")
         log.info("console login refused for a user name from %s", address)
         return again("wrong_login", 401)
-    console.throttle.succeeded(username)
+    console.throttle.succeeded(username, address)
     token, session = await console.blocking(console.accounts.open_session, account, address)
     await console.blocking(console.accounts.audit, account.username, address, "login", "", "ok")
     response = web.HTTPSeeOther(target)

@@ -54,6 +54,7 @@ class LiveKey:
     manager: bool
     seq: int
     minute: int
+    devices: int  # the device presence's version (the overview's alarms)
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,9 @@ class LiveRenders:
                   manager: bool) -> LivePart:
         """The live part as of the last committed change."""
         now = console.service.clock()
+        devices = console.presence.version if template == "overview_live.html" else 0
         key = LiveKey(template, n, lang, manager, console.service.seq,
-                      int(now.timestamp() // 60))
+                      int(now.timestamp() // 60), devices)
         done = self._done.get(key)
         if done is not None:
             return done

@@ -98,14 +98,15 @@ async def counter_action(request: web.Request, session: Session) -> web.Response
         command = c.Resume(request_id=rid, window=n)
     elif verb == "transfer":
         service_id = form.get("service_id") or None
-        to_window = int(form["window"]) if form.get("window", "").isdigit() else None
+        to_window = int(form["window"]) if small_number(form.get("window", "")) else None
         command = c.Transfer(request_id=rid, window=n, service_id=service_id,
                              to_window=to_window)
     elif verb == "sign-in":
         staff_id = account.staff_id or form.get("staff_id") or None
         if staff_id is None:
             raise Refused(400, "forbidden")
-        command = c.SignIn(request_id=rid, window=n, staff_id=staff_id)
+        command = c.SignIn(request_id=rid, window=n, staff_id=staff_id,
+                           exclusive=not account.is_manager)
     else:  # sign-out
         command = c.SignIn(request_id=rid, window=n, staff_id=None)
     target = f"window {n}"
@@ -166,13 +167,18 @@ async def manager_action(request: web.Request, session: Session) -> web.Response
                   f"{TEXTS(lang, 'error')}: {code}", {"code": code}, status=status_of(ok, code))
 
 
+def small_number(text: str) -> bool:
+    """ASCII digits, at most 6 (str.isdigit takes "²", and int() refuses 4,300 digits)."""
+    return text.isascii() and text.isdigit() and len(text) <= 6
+
+
 def ticket_id_of(request: web.Request, number: str) -> str:
     """Today's ticket of a number as people say it ("a12" → A012)."""
     state = request.app[CONSOLE_KEY].service.core.state
     text = number.strip().upper()
     prefix = text.rstrip("0123456789")
     digits = text[len(prefix):]
-    if not prefix or not digits or state.business_day is None:
+    if not prefix or not small_number(digits) or state.business_day is None:
         return text
     return f"{state.business_day.isoformat()}-{prefix}{int(digits):03d}"
 

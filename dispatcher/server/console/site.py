@@ -204,6 +204,11 @@ def signed_in(handler: Callable[[web.Request, Session], Awaitable[web.StreamResp
                 raise Refused(403, "managers_only")
             return await handler(request, session)
         except Refused as refused:
+            if request.method == "POST":  # refused attempts are what the audit log is for
+                console = request.app[CONSOLE_KEY]
+                await console.blocking(console.accounts.audit, session.account.username,
+                                       address_of(request), request.path, "",
+                                       f"refused: {refused.key}")
             return refusal(request, session, refused)
 
     return wrapped
@@ -230,7 +235,7 @@ async def read_form(request: web.Request) -> dict[str, str]:
     if request.content_type == "application/json":
         try:
             data = json.loads(await request.text() or "{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             data = {}
         form = {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
     else:

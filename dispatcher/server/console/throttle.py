@@ -41,10 +41,13 @@ class LoginThrottle:
         while len(self._failures) > self.max_keys:
             self._failures.popitem(last=False)
 
-    def succeeded(self, username: str) -> None:
-        """A good login clears the name's failures (not the address's: one address may be
-        guessing at many names)."""
+    def succeeded(self, username: str, address: str) -> None:
+        """A good login clears the name's failures and takes back the attempt it counted for
+        its address (the address's other failures stay: it may be guessing at many names)."""
         self._failures.pop(f"user:{username.lower()}", None)
+        times = self._failures.get(f"addr:{address}")
+        if times:
+            times.pop()
 
     def _wait(self, key: str, limit: int, now: float) -> int:
         times = self._failures.get(key)
