@@ -314,3 +314,21 @@ def test_sign_in_changes_who_the_window_calls_for() -> None:
     assert desk.call(4) is None  # s4 cannot do 住房
     desk.run(c.SignIn(request_id="s", window=4, staff_id="s1"))
     assert desk.call(4) == "G001"
+
+
+def test_a_press_made_as_a_staff_member_runs_only_while_they_sit_at_that_window() -> None:
+    desk = Desk()
+    desk.issue("sb-card")
+    desk.issue("sb-card")
+    with pytest.raises(CommandError) as err:  # s1 sits at window 1, not 2
+        desk.run(c.CallNext(request_id="x", window=2, acting_staff="s1"))
+    assert err.value.code == "forbidden"
+    assert desk.run(c.CallNext(request_id="y", window=1, acting_staff="s1")).reply["ticket"]
+    # A manager signs s1 out meanwhile: s1's next press, already on its way, is refused.
+    desk.run(c.SignIn(request_id="out", window=1, staff_id=None))
+    desk.advance(seconds=10)
+    with pytest.raises(CommandError):
+        desk.run(c.CallNext(request_id="z", window=1, acting_staff="s1"))
+    with pytest.raises(CommandError):
+        desk.run(c.SignIn(request_id="o2", window=1, staff_id=None, acting_staff="s1"))
+    assert len(desk.core.state.waiting) == 1

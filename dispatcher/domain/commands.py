@@ -16,6 +16,9 @@ from base.errors import QmsError
 @dataclass(frozen=True, kw_only=True)
 class Command:
     request_id: str
+    # A staff member pressing at their own console: the window's verb runs only if they are
+    # still the one signed in there when the core takes it (not just when the page sent it).
+    acting_staff: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -159,6 +159,12 @@ class QueueCore:
             for event in self._rollover(state, day, now, rid):
                 apply(event)
 
+        window = getattr(command, "window", None)
+        if command.acting_staff is not None and window is not None \
+                and state.windows[window].staff_id != command.acting_staff \
+                and not (isinstance(command, c.SignIn) and command.staff_id is not None):
+            raise CommandError("forbidden", f"{command.acting_staff} is not signed in at "
+                                            f"window {window}")
         command_events, make_reply = self._decide(state, command, now)
         for event in command_events:
             apply(event)

@@ -3,6 +3,7 @@ each audited before its answer leaves."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -109,6 +110,8 @@ async def counter_action(request: web.Request, session: Session) -> web.Response
                            exclusive=not account.is_manager)
     else:  # sign-out
         command = c.SignIn(request_id=rid, window=n, staff_id=None)
+    if not account.is_manager and verb != "sign-in":
+        command = dataclasses.replace(command, acting_staff=account.staff_id)
     target = f"window {n}"
     ok, reply, code = await execute(request, session, command, verb, target)
     lang = lang_of(request)
