@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -120,12 +121,8 @@ class Viewer:
 
 def live_context(lang: str, manager: bool, view: dict[str, Any], n: int) -> dict[str, Any]:
     """The template context of a shared live part: no session in it."""
-
-    def t(key: str, **values: object) -> str:
-        return TEXTS(lang, key, **values)
-
-    return {"t": t, "lang": lang, "account": Viewer(manager), "csrf": "",
-            "request_id": lambda: "", "view": view, "n": n}
+    return {"t": functools.partial(TEXTS, lang), "lang": lang, "account": Viewer(manager),
+            "csrf": "", "request_id": lambda: "", "view": view, "n": n}
 
 
 async def live(request: web.Request, session: Session) -> web.StreamResponse:

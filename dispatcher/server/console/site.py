@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import hmac
 import json
 import logging
@@ -141,13 +142,9 @@ async def session_of(request: web.Request) -> Session | None:
 
 def page_context(request: web.Request, session: Session | None, **extra: Any) -> dict[str, Any]:
     lang = lang_of(request)
-
-    def t(key: str, **values: object) -> str:
-        return TEXTS(lang, key, **values)
-
     console = request.app[CONSOLE_KEY]
     return {
-        "t": t, "lang": lang, "session": session,
+        "t": functools.partial(TEXTS, lang), "lang": lang, "session": session,
         "account": session.account if session else None,
         "csrf": session.csrf if session else "",
         "center": console.config.center,

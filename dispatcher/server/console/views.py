@@ -7,7 +7,7 @@ for every live update, so a page and its updates can never disagree.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from dispatcher.domain.config import Config
@@ -163,8 +163,3 @@ def transfer_targets(config: Config, n: int) -> dict[str, Any]:
         ],
         "windows": [w.number for w in config.windows if w.number != n],
     }
-
-
-def who_is_where(state: QueueState) -> Mapping[str, int]:
-    """staff id → the window they are signed in at."""
-    return {w.staff_id: n for n, w in state.windows.items() if w.staff_id is not None}

@@ -36,11 +36,10 @@ from dispatcher.server.service import DispatcherService
 
 
 def make_templates() -> jinja2.Environment:
-    env = jinja2.Environment(
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
-    return env
 
 
 def build_console(config: Config, service: DispatcherService, accounts: AccountStore,
