@@ -21,6 +21,8 @@ from typing import Any
 import pygame
 
 from base.screen.window import ScreenProgram
+from bus.config import BusConfig
+from bus.run import build_service
 from dispatcher.client import DispatcherLink, StateMirror
 from dispatcher.domain.config import Config
 from dispatcher.domain.model import QueueState, WindowState, WindowStatus
@@ -229,8 +231,9 @@ class HallApp(ScreenProgram):
         return rect
 
 
-def run_display(config: Config, cfg: DisplayConfig, *, state: Path, font: Path) -> int:
-    """Composition root: link → voice → buttons → app; stopped in reverse."""
+def run_display(config: Config, cfg: DisplayConfig, *, state: Path, font: Path,
+                bus: BusConfig | None = None) -> int:
+    """Composition root: link → voice → buttons → bus → app; stopped in reverse."""
     devices = {d.name: d for d in config.devices}
     if cfg.device not in devices:
         print(f"display.device {cfg.device!r} is not in [[devices]]", file=sys.stderr)
@@ -263,6 +266,10 @@ def run_display(config: Config, cfg: DisplayConfig, *, state: Path, font: Path) 
         callers = CallerPanel(submit).start()  # the app pushes each window's LED status
         if factory is not None:
             callers.attach_gpio(list(cfg.buttons), factory, cfg.bounce_s)
+    bus_service = None
+    if bus is not None and bus.configured:  # window displays, keypads, rating pads
+        bus_service = build_service(config, bus, cfg.dispatcher, cfg.caller_device,
+                                    highlight_s=cfg.highlight_s).start()
     pack = VoicePack(state / cfg.voice_pack)
     output: Any = NullOutput()
     if not pack.clips:
@@ -283,6 +290,8 @@ def run_display(config: Config, cfg: DisplayConfig, *, state: Path, font: Path) 
         app.run()
     finally:
         announcer.stop()
+        if bus_service is not None:
+            bus_service.stop()
         if callers is not None:
             callers.stop()
         if caller_link is not None:

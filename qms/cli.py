@@ -57,11 +57,25 @@ def build_parser() -> argparse.ArgumentParser:
     display.add_argument("--keyboard", action="store_true",
                          help="keys stand in for the caller buttons (demo)")
 
+    bus = sub.add_parser("bus", help="the RS-485 bus master alone: window displays, keypads, "
+                                     "rating pads")
+    bus.add_argument("--config", type=Path, default=None,
+                     help="config file (default: the shipped examples/center.toml)")
+    bus.add_argument("--dispatcher", default=None, metavar="URL",
+                     help="the dispatcher's base URL (default: [bus] dispatcher, else "
+                          "[display] dispatcher)")
+    bus.add_argument("--emulate", action="store_true",
+                     help="run against emulated devices on a pseudo-terminal (demo, no "
+                          "hardware): a panel in this terminal shows them and takes key presses")
+
     demo = sub.add_parser("demo", help="dispatcher, kiosk and hall screen on this computer")
     demo.add_argument("--residents", type=float, default=None, metavar="SECONDS",
                       help="simulated residents take numbers at the kiosk about every SECONDS")
     demo.add_argument("--state", type=Path, default=None,
                       help="state folder (default: examples/state)")
+    demo.add_argument("--bus", action="store_true",
+                      help="also emulate each window's display, keypad and rating pad on an "
+                           "RS-485 bus, shown in this terminal (type c3 to call at window 3)")
 
     printer = sub.add_parser("printer", help="the ticket printer")
     printer_sub = printer.add_subparsers(dest="printer_command", metavar="ACTION", required=True)
@@ -143,10 +157,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _kiosk(config, path, args)
     if args.command == "display":
         return _display(config, path, args)
+    if args.command == "bus":
+        from bus.run import run_bus
+
+        url = args.dispatcher or config.bus.dispatcher or config.display.dispatcher
+        return run_bus(config, config.bus, url, config.display.caller_device,
+                       emulate=args.emulate, highlight_s=config.display.highlight_s,
+                       stdin=sys.stdin if args.emulate else None)
     if args.command == "demo":
         from qms.demo import run_demo
 
-        return run_demo(residents_s=args.residents, state=args.state)
+        return run_demo(residents_s=args.residents, state=args.state, bus=args.bus)
     if args.command == "printer":
         from kiosk.ticket import sample_ticket
         from printer.cli import printer_test
@@ -210,7 +231,7 @@ def _display(config: QmsConfig, path: Path, args: argparse.Namespace) -> int:
     font = _screen_font(config)
     if font is None:
         return EXIT_INVALID
-    return run_display(config, settings, state=state_dir(path), font=font)
+    return run_display(config, settings, state=state_dir(path), font=font, bus=config.bus)
 
 
 def _config_check(path: Path) -> int:

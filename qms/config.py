@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from base.config import ConfigError, Validator, parse_toml, read_toml
+from bus.config import BusConfig, read_bus
 from dispatcher.domain.config import SECTIONS, Config, Device, read_center_config
 from display import config as display_config
 from display.config import DisplayConfig, read_display
@@ -34,6 +35,7 @@ class QmsConfig(Config):
     printer: PrinterConfig = field(default_factory=PrinterConfig)
     kiosk: KioskConfig = field(default_factory=KioskConfig)
     display: DisplayConfig = field(default_factory=DisplayConfig)
+    bus: BusConfig = field(default_factory=BusConfig)
 
 
 def load_config(path: str | Path) -> QmsConfig:
@@ -49,18 +51,20 @@ def parse_config(text: str, source: str = "<config>") -> QmsConfig:
 
 def assemble(data: Mapping[str, Any], source: str) -> QmsConfig:
     v = Validator(source)
-    v.unknown_keys(data, (*SECTIONS, "printer", "kiosk", "display"), "")
+    v.unknown_keys(data, (*SECTIONS, "printer", "kiosk", "display", "bus"), "")
     center = read_center_config(v, data)
     printer = read_printer(v, v.table(data, "printer", ""))
     kiosk = read_kiosk(v, v.table(data, "kiosk", ""))
     display = read_display(v, v.table(data, "display", ""))
+    bus = read_bus(v, v.table(data, "bus", ""))
     if center is not None:
         _check_across(v, data, center, printer, kiosk, display)
+        _check_bus(v, center, display, bus)
     if v.problems or center is None:
         raise ConfigError(v.problems)
     return QmsConfig(**{f: getattr(center, f) for f in Config.__dataclass_fields__
                         if f != "services"},
-                     printer=printer, kiosk=kiosk, display=display)
+                     printer=printer, kiosk=kiosk, display=display, bus=bus)
 
 
 def _check_across(v: Validator, data: Mapping[str, Any], center: Config,
@@ -87,6 +91,24 @@ def _check_across(v: Validator, data: Mapping[str, Any], center: Config,
     for i, buttons in enumerate(display.buttons):
         if buttons.window not in numbers:
             v.err(f"display.buttons[{i}].window", f"unknown window {buttons.window}")
+
+
+def _check_bus(v: Validator, center: Config, display: DisplayConfig, bus: BusConfig) -> None:
+    """The bus acts as a caller device: it must exist and may operate each device's window."""
+    if not bus.configured:
+        return
+    name = bus.device or display.caller_device
+    device = next((d for d in center.devices if d.name == name), None)
+    if device is None or device.role not in ("caller", "admin"):
+        v.err("bus.device", f"{name!r} must be a [[devices]] entry with role caller or admin")
+        return
+    numbers = {w.number for w in center.windows}
+    for i, item in enumerate(bus.devices):
+        if item.window not in numbers:
+            v.err(f"bus.devices[{i}].window", f"unknown window {item.window}")
+        elif device.role == "caller" and item.window not in device.windows:
+            v.err(f"bus.devices[{i}].window", f"device {name!r} may not operate window "
+                  f"{item.window}")
 
 
 def _check_device(v: Validator, devices: tuple[Device, ...], raw_names: set[Any], where: str,

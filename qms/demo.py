@@ -71,7 +71,17 @@ def _pipe_lines(proc: subprocess.Popen[str], name: str, first: threading.Event |
             first.set()
 
 
-def run_demo(residents_s: float | None = None, state: Path | None = None) -> int:
+def _forward_lines(proc: subprocess.Popen[str]) -> None:
+    """The demo's terminal input, line by line, to the child that reads it (the bus panel)."""
+    assert proc.stdin is not None
+    with contextlib.suppress(OSError, ValueError):
+        for line in sys.stdin:
+            proc.stdin.write(line)
+            proc.stdin.flush()
+
+
+def run_demo(residents_s: float | None = None, state: Path | None = None,
+             bus: bool = False) -> int:
     config = default_config_path()
     folder = state or state_dir(config)
     folder.mkdir(parents=True, exist_ok=True)
@@ -87,11 +97,15 @@ def run_demo(residents_s: float | None = None, state: Path | None = None) -> int
     children: list[tuple[str, subprocess.Popen[str]]] = []
     lines: list[str] = []
 
-    def start(name: str, args: list[str], ready: threading.Event | None = None) -> None:
+    def start(name: str, args: list[str], ready: threading.Event | None = None,
+              stdin: bool = False) -> None:
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                                 text=True, env=env, start_new_session=True,
                                 preexec_fn=_die_with_parent(os.getpid()))
         children.append((name, proc))
+        if stdin:
+            threading.Thread(target=_forward_lines, args=(proc,), daemon=True).start()
         threading.Thread(target=_pipe_lines, args=(proc, name, ready, lines),
                          daemon=True).start()
 
@@ -112,6 +126,9 @@ def run_demo(residents_s: float | None = None, state: Path | None = None) -> int
         if residents_s:
             kiosk += ["--residents", str(residents_s)]
         start("kiosk", kiosk)
+        if bus:  # the bus panel takes its commands from this terminal
+            start("bus", _python("bus", "--config", str(config), "--dispatcher", url,
+                                 "--emulate"), stdin=True)
         print(f"qms demo: dispatcher {url}/api/v1 · kiosk and hall windows open · tickets "
               f"and previews in {folder / 'printer'}\n{KEYS}\n"
               f"console: {url}/console/ — log in as admin / demo-admin (manager), or as a "
