@@ -53,6 +53,8 @@ class EmulatedDevice:
     garble: int = 0  # answers still to send with a wrong CRC
     requests: int = 0  # frames addressed to it and answered
     writes: int = 0  # holding-register writes taken
+    polled_at: float = 0.0  # monotonic time of the last input poll answered
+    cycle_s: list[float] = field(default_factory=list)  # between reads of its inputs
     changed: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -207,6 +209,11 @@ class BusEmulator:
             if pdu is None:
                 return
             device.requests += 1
+            now = time.monotonic()
+            if frame[1] == 4:  # an input poll: the master's cycle, as this device sees it
+                if device.polled_at and len(device.cycle_s) < 100_000:
+                    device.cycle_s.append(now - device.polled_at)
+                device.polled_at = now
             reply = bytes([frame[0]]) + pdu
             reply += crc16(reply)
             if device.garble:
