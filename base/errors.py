@@ -41,6 +41,8 @@ class ErrorCode(StrEnum):
     UNAVAILABLE = "unavailable"  # the dispatcher is stopping or its database failed
     ISSUING_CLOSED = "issuing_closed"  # a manager closed ticket issuing for today
     UNKNOWN_DEVICE = "unknown_device"  # no such device (e.g. kiosk) in the config
+    NOT_SERVED = "not_served"  # a rating for a ticket that was never called to a window
+    ALREADY_RATED = "already_rated"  # a ticket is rated once (好差评): the first score stays
 
     @property
     def status(self) -> int:
@@ -64,6 +66,8 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.TICKET_NOT_WAITING: 409,
     ErrorCode.CANNOT_SERVE: 409,
     ErrorCode.ISSUING_CLOSED: 409,
+    ErrorCode.NOT_SERVED: 409,
+    ErrorCode.ALREADY_RATED: 409,
     ErrorCode.UNKNOWN_DEVICE: 422,
     ErrorCode.REQUEST_TIMEOUT: 408,
     ErrorCode.TOO_LARGE: 413,

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 HEALTH_EVERY_S = 10.0  # the dispatcher calls a bus silent for 30 s "unknown"
 VERBS = {Key.CALL_NEXT: "call-next", Key.RECALL: "recall", Key.NO_SHOW: "no-show"}
 CALLS = ("ticket_called", "ticket_recalled")
+ASKED_FOR_S = 300.0  # a rating this long after 评价 still belongs to the ticket it was asked for
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ class BusService:
         self.master = BusMaster(port, devices, self.inbox.put, self.inbox.put)
         self._highlight_until: dict[int, float] = {}
         self._keypad_text: dict[int, str] = {}  # window → what its keypad shows
+        # window → (ticket served when 评价 was pressed, when): the pad's rating is that
+        # ticket's, even if the next resident is called before the resident rates.
+        self._asked_for: dict[int, tuple[str, float]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="qms-bus-loop", daemon=True)
         self._health_sent = 0.0
@@ -157,12 +161,19 @@ class BusService:
                 log.warning("rating pad %d sent grade %d", item.device.address, item.value)
                 return
             self._ask(n, False)
-            self._submit(n, "rating", lambda c: c.post(f"/windows/{n}/rating",
-                                                       score=item.value))
+            asked = self._asked_for.pop(n, None)
+            if asked is not None and time.monotonic() - asked[1] < ASKED_FOR_S:
+                path = f"/tickets/{asked[0]}/rating"
+            else:  # the resident rated unasked: the dispatcher finds the ticket just served
+                path = f"/windows/{n}/rating"
+            self._submit(n, "rating", lambda c: c.post(path, score=item.value))
             return
         if item.value == Key.ASK_RATING:
             pad = self._of(Kind.RATING_PAD, n)
             self._keypad_text[n] = "请评价" if pad else "无评价器"
+            window = self.mirror.state.windows.get(n) if self.mirror.state else None
+            if window is not None and window.current is not None:
+                self._asked_for[n] = (window.current, time.monotonic())
             self._ask(n, True)
             return
         if item.value == Key.PAUSE_RESUME:

@@ -367,7 +367,7 @@ def test_every_error_code_has_its_status() -> None:
         "unknown_service": 422, "unknown_staff": 422, "unknown_appointment": 422,
         "appointment_not_today": 422, "appointment_too_early": 422,
         "appointment_too_late": 422, "appointment_cancelled": 422, "unavailable": 503,
-        "issuing_closed": 409, "unknown_device": 422,
+        "issuing_closed": 409, "unknown_device": 422, "not_served": 409, "already_rated": 409,
     }
     error = CommandError("no_current_ticket", "window 3 has no current ticket")
     assert isinstance(error, QmsError) and error.code is ErrorCode.NO_CURRENT_TICKET

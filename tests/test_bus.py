@@ -145,13 +145,16 @@ def bench() -> Iterator[Bench]:
 
 
 def test_every_key_and_every_grade_arrives_once(bench: Bench) -> None:
+    def last_is(device: BusDevice, value: int) -> Callable[[], bool]:
+        return lambda: bool(bench.inputs) and bench.inputs[-1].device == device \
+            and bench.inputs[-1].value == value
+
     for key in Key:
         bench.emulator.press(1, key)
-        wait_for(lambda k=key: bench.inputs and bench.inputs[-1].value == k
-                 and bench.inputs[-1].device == K1, what=f"key {key}")
+        wait_for(last_is(K1, key), what=f"key {key}")
     for grade in range(1, 6):
         bench.emulator.rate(1, grade)
-        wait_for(lambda g=grade: bench.inputs[-1].device == P1 and bench.inputs[-1].value == g)
+        wait_for(last_is(P1, grade), what=f"grade {grade}")
     time.sleep(0.1)
     assert [i.value for i in bench.inputs] == [1, 2, 3, 4, 5, 1, 2, 3, 4, 5]
     assert all(i.missed == 0 for i in bench.inputs)
@@ -270,7 +273,7 @@ class Hall:
 
     def __init__(self, tmp: Path, highlight_s: float = 0.6) -> None:
         self.config = small_config(double_press_s=0)
-        self.live = LiveDispatcher(self.config, tmp / "qms.db").start()
+        self.live = LiveDispatcher(self.config, tmp / "qms.db", demo_accounts=True).start()
         self.devices = every_window([1, 2])
         self.emulator = BusEmulator(self.devices, BAUD).start()
         self.highlight_s = highlight_s
@@ -385,3 +388,129 @@ def test_restarted_bus_master_brings_every_display_up_to_date(hall: Hall) -> Non
     hall.service = hall.new_service().start()
     wait_for(lambda: hall.display(2).text == ticket["number"], what="after the restart")
     assert hall.display(1).text == "1号窗口"
+
+
+def test_rating_key_asks_the_pad_and_the_grade_is_stored_with_the_ticket_once(
+        hall: Hall) -> None:
+    ticket = hall.issue()
+    pad = hall.emulator.device(Kind.RATING_PAD, 1)
+    hall.emulator.press(1, Key.CALL_NEXT)
+    wait_for(lambda: hall.keypad(1).text.startswith("叫号"))
+    hall.emulator.press(1, Key.ASK_RATING)
+    wait_for(lambda: pad.asking, what="the pad invites a rating")
+    assert hall.keypad(1).text == "请评价"
+    hall.emulator.rate(1, 2)
+    wait_for(lambda: hall.keypad(1).text == "已评价 谢谢", what="rating stored")
+    wait_for(lambda: not pad.asking, what="the pad back to idle")
+    _, stored = hall.live.call("GET", f"/tickets/{ticket['id']}", token=HALL)
+    assert stored["ticket"]["rating"] == 2
+    hall.emulator.rate(1, 5)  # a second rating of the same ticket
+    wait_for(lambda: hall.keypad(1).text.startswith("E409"), what="refused")
+    _, stored = hall.live.call("GET", f"/tickets/{ticket['id']}", token=HALL)
+    assert stored["ticket"]["rating"] == 2
+
+
+def test_rating_with_no_ticket_served_lately_is_kept_unattached(hall: Hall) -> None:
+    import sqlite3
+
+    hall.emulator.rate(2, 4)  # nobody was served at window 2
+    wait_for(lambda: hall.keypad(2).text == "已评价 谢谢")
+    with sqlite3.connect(hall.live.db) as db:
+        rows = db.execute("SELECT window, ticket_id, score FROM ratings").fetchall()
+        tasks = db.execute("SELECT window, score FROM rating_tasks").fetchall()
+    assert rows == [(2, None, 4)] and tasks == [(2, 4)]
+
+
+def test_device_health_reaches_the_console_overview(hall: Hall) -> None:
+    from .test_console import Browser
+
+    hall.keypad(2).unplug()
+    wait_for(lambda: hall.service.master.links[5].health is Health.NO_ANSWER)
+    browser = Browser(hall.live.port)
+    browser.login("admin", "demo-admin")
+
+    def shown() -> bool:
+        _, _, page = browser.request("GET", "/console/")
+        return "呼叫器 #5（2 号窗口）：无应答" in page
+
+    wait_for(shown, what="the alarm on the overview")
+
+
+def test_rating_asked_for_belongs_to_that_ticket_even_after_the_next_call(hall: Hall) -> None:
+    first, second = hall.issue(), hall.issue()
+    pad = hall.emulator.device(Kind.RATING_PAD, 1)
+    hall.emulator.press(1, Key.CALL_NEXT)
+    wait_for(lambda: hall.keypad(1).text == f"叫号 {first['number']}")
+    hall.emulator.press(1, Key.ASK_RATING)
+    wait_for(lambda: pad.asking)
+    hall.emulator.press(1, Key.CALL_NEXT)  # staff call the next resident at once
+    wait_for(lambda: hall.keypad(1).text == f"叫号 {second['number']}")
+    wait_for(lambda: not pad.asking, what="the pad back to idle with the new call")
+    hall.emulator.rate(1, 1)  # the first resident still rates, on the way out
+    wait_for(lambda: hall.keypad(1).text == "已评价 谢谢")
+    _, one = hall.live.call("GET", f"/tickets/{first['id']}", token=HALL)
+    _, two = hall.live.call("GET", f"/tickets/{second['id']}", token=HALL)
+    assert one["ticket"]["rating"] == 1 and two["ticket"]["rating"] is None
+
+
+def test_bus_config_lists_every_problem_at_once() -> None:
+    from base.config import ConfigError
+    from qms.config import parse_config
+
+    from .helpers import SMALL_TOML
+
+    base = SMALL_TOML.replace("POLICY", "short_threshold = 2")
+    good = base + '''
+[bus]
+port = "/dev/ttyUSB0"
+baudrate = 19200
+[[bus.devices]]
+address = 1
+kind = "window_display"
+window = 1
+'''
+    config = parse_config(good)
+    assert config.bus.configured and config.bus.baudrate == 19200
+    assert config.bus.devices == (BusDevice(1, Kind.WINDOW_DISPLAY, 1),)
+    bad = base + '''
+[bus]
+baudrate = 1000
+device = "desk-3"
+[[bus.devices]]
+address = 1
+kind = "led"
+window = 1
+[[bus.devices]]
+address = 1
+kind = "keypad"
+window = 9
+[[bus.devices]]
+address = 300
+kind = "keypad"
+window = 1
+'''
+    with pytest.raises(ConfigError) as err:
+        parse_config(bad)
+    text = "\n".join(err.value.problems)
+    for expected in ("bus.port", "bus.baudrate", "devices[0].kind", "devices[1].address",
+                     "devices[2].address"):
+        assert expected in text, text
+
+
+def test_bus_may_only_press_windows_its_device_operates() -> None:
+    from base.config import ConfigError
+    from qms.config import parse_config
+
+    from .helpers import SMALL_TOML
+
+    text = SMALL_TOML.replace("POLICY", "short_threshold = 2") + '''
+[bus]
+port = "/dev/ttyUSB0"
+device = "desk-3"
+[[bus.devices]]
+address = 1
+kind = "keypad"
+window = 1
+'''
+    with pytest.raises(ConfigError, match="may not operate window 1"):
+        parse_config(text)

@@ -758,3 +758,71 @@ def test_screenshots_of_login_overview_and_counter_at_desktop_and_phone_width(
         for size in ("1280x800", "390x844"):
             assert (out / f"console-{name}-{size}.png").stat().st_size > 5000
     assert {k: v for k, v in problems.items() if v} == {}
+
+
+def test_the_manager_records_a_bad_ratings_follow_up_and_sees_bus_devices(
+        chromium: Browser, tmp_path: Path) -> None:
+    """The example center: three residents rated, one badly; a keypad silent on the bus. The
+    manager sees the alarm on the overview, follows the link, records the follow-up with the
+    form, and the page shows it. Screenshots: console-ratings-*.png."""
+    center = load_config(EXAMPLE)
+    server = LiveDispatcher(center, tmp_path / "qms.db", demo_accounts=True).start()
+    base = f"http://127.0.0.1:{server.port}"
+    hall_token = "demo-hall-token"
+    bad_number = ""
+    try:
+        for i, (n, score) in enumerate([(1, 1), (2, 2), (3, 5), (4, 1)]):
+            status, body = server.call("POST", "/tickets", {"request_id": f"r-{i}",
+                                                            "service_id": "yibao-dabing"},
+                                       token="demo-kiosk-token")
+            assert status == 201, body
+            _, called = server.call("POST", f"/windows/{n}/call-next",
+                                    {"request_id": f"rc-{i}"}, hall_token)
+            if score == 5:
+                bad_number = str(called["ticket"]["number"])
+            server.clock.advance(4 * 60)
+            status, body = server.call("POST", f"/windows/{n}/rating",
+                                       {"request_id": f"rr-{i}", "score": score}, hall_token)
+            assert status == 200 and body["attached"], body
+        status, _ = server.call("PUT", "/bus/health", {"cycle_ms": 236.9, "devices": [
+            {"address": 3 * n - 2 + k, "kind": kind, "window": n,
+             "state": "no_answer" if (n, kind) == (5, "keypad") else "ok",
+             "errors": 3 if (n, kind) == (5, "keypad") else 0, "since": None}
+            for n in range(1, 9)
+            for k, kind in enumerate(("window_display", "keypad", "rating_pad"))]},
+            hall_token)
+        assert status == 204
+        out = web.screenshot_dir(tmp_path / "shots")
+        problems: dict[str, list[str]] = {}
+        for viewport in (DESKTOP, PHONE):
+            size = f"{viewport['width']}x{viewport['height']}"
+            context = new_context(chromium, viewport)
+            try:
+                page = context.new_page()
+                web.log_in(page, base, "admin", "demo-admin")
+                web.wait_live(page)
+                expect(page.locator(".alarm-bus")).to_contain_text("呼叫器 #14（5 号窗口）：无应答")
+                expect(page.locator("#bus-14")).to_contain_text("无应答")
+                if viewport is DESKTOP:
+                    page.locator("section:has(#bus-1)").screenshot(
+                        path=out / "console-bus-devices-1280x800.png")
+                page.get_by_role("link", name="待回访差评 1 条").click()
+                page.wait_for_url(f"{base}/console/ratings")
+                expect(page.locator("#satisfaction")).to_have_text("75.0%")
+                row = page.locator("tr[id^=task-]")
+                expect(row).to_have_count(1)
+                expect(row).to_contain_text(bad_number)
+                expect(row).to_contain_text("非常不满意")
+                page.screenshot(path=out / f"console-ratings-{size}.png")
+                problems[f"ratings-{size}"] = overflow(page)
+                if viewport is PHONE:  # (after both screenshots show the open task)
+                    row.locator("select[name=outcome]").select_option("explained")
+                    row.locator("input[name=note]").fill("已电话回访，解释办理要求")
+                    row.get_by_role("button", name="完成回访").click()
+                    expect(row).to_contain_text("已解释说明")
+                    expect(row).to_contain_text("已电话回访")
+            finally:
+                context.close()
+    finally:
+        server.stop()
+    assert {k: v for k, v in problems.items() if v} == {}

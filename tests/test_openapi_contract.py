@@ -152,6 +152,9 @@ BODY_TYPES: dict[tuple[str, str], Any] = {
     ("post", "/tickets"): s.IssueTicketRequest,
     ("post", "/tickets/{ticket_id}/print-report"): s.PrintReportRequest,
     ("post", "/tickets/{ticket_id}/cancel"): s.CancelTicketRequest,
+    ("post", "/tickets/{ticket_id}/rating"): s.RatingRequest,
+    ("post", "/windows/{n}/rating"): s.RatingRequest,
+    ("put", "/bus/health"): s.BusHealthReport,
     **{("post", f"/windows/{{n}}/{verb}"): s.WindowRequest
        for verb in ("call-next", "recall", "no-show", "pause", "resume")},
     ("post", "/windows/{n}/transfer"): s.TransferBody,

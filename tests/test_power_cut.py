@@ -376,11 +376,11 @@ def test_a_version_1_database_migrates_whole_or_not_at_all_under_power_cuts(
             core.state.tickets, key=lambda tid: (core.state.tickets[tid].issued_at, tid))
     finally:
         store.close()
-    assert schema() == ("2", {"tickets_by_day"}, 4096)
+    assert schema() == ("3", {"tickets_by_day"}, 4096)
     assert cut > 10, "the migration should have been cut at each of its writes and syncs"
 
     conn = disk.connect(path)
-    conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
     conn.close()
-    with pytest.raises(StoreError, match="schema version 3"):
+    with pytest.raises(StoreError, match="schema version 4"):
         Store(path, connect=disk.connect)

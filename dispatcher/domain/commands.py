@@ -112,6 +112,26 @@ class RequestReprint(Command):
     kiosk: str
 
 
+SCORES = {1: "非常满意", 2: "满意", 3: "基本满意", 4: "不满意", 5: "非常不满意"}  # 政务服务好差评
+
+
+@dataclass(frozen=True, kw_only=True)
+class RateTicket(Command):
+    """A resident's 好差评 score (1 best … 5 worst) for a ticket, or for whoever a window's
+    pad rated: its current ticket, else the one it finished last within `attach_min`, else
+    nobody (kept unattached). Exactly one of `ticket_id` and `window` is given."""
+
+    score: int
+    ticket_id: str | None = None
+    window: int | None = None
+    # The windows the rating device may operate (None: any); checked against the ticket's.
+    allowed_windows: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.allowed_windows is not None:  # JSON gives a list back: compare equal anyway
+            object.__setattr__(self, "allowed_windows", tuple(self.allowed_windows))
+
+
 @dataclass(frozen=True, kw_only=True)
 class StartDay(Command):
     """The clock passed the start of a business day: close the last one, open this one.
@@ -121,7 +141,8 @@ class StartDay(Command):
 COMMAND_TYPES: dict[str, type[Command]] = {
     cls.__name__: cls
     for cls in (IssueTicket, CallNext, Recall, NoShow, Pause, Resume, Transfer, CancelTicket,
-                SignIn, SetGreenChannel, ReportPrint, StartDay, SetIssuing, RequestReprint)
+                SignIn, SetGreenChannel, ReportPrint, StartDay, SetIssuing, RequestReprint,
+                RateTicket)
 }
 
 

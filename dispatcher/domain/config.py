@@ -15,12 +15,14 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from base.config import ConfigError, Validator
+from dispatcher.domain.calendar import add_working_days
 
 ROLES = ("kiosk", "caller", "display", "admin")
 RULES = ("transferred", "starvation", "green_channel", "short_high_freq", "skills")
 DEFAULT_RULES = RULES
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _PREFIX_RE = re.compile(r"^[A-Z]$")
+_DAY_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class SkillLevel(IntEnum):
@@ -113,6 +115,20 @@ class Device:
 
 
 @dataclass(frozen=True)
+class Ratings:
+    """好差评: how ratings attach to tickets, and how soon a bad one is followed up."""
+
+    attach_min: float = 5.0  # a window's rating belongs to the ticket it finished this recently
+    follow_up_days: int = 3  # working days to follow up a rating of 4 or 5
+    holidays: frozenset[dt.date] = frozenset()  # extra days off (public holidays)
+    workdays: frozenset[dt.date] = frozenset()  # weekend days worked (调休 make-up days)
+
+    def follow_up_due(self, day: dt.date) -> dt.date:
+        """The last day to follow up a bad rating given on `day`."""
+        return add_working_days(day, self.follow_up_days, self.holidays, self.workdays)
+
+
+@dataclass(frozen=True)
 class Center:
     name: str
     name_en: str = ""
@@ -133,6 +149,7 @@ class Config:
     policy: Policy = Policy()
     green_channel: GreenChannel = GreenChannel()
     devices: tuple[Device, ...] = ()
+    ratings: Ratings = Ratings()
     services: Mapping[str, Service] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -156,7 +173,8 @@ class Config:
         return tuple(w.number for w in self.windows if w.green)
 
 
-SECTIONS = ("center", "policy", "green_channel", "departments", "windows", "staff", "devices")
+SECTIONS = ("center", "policy", "green_channel", "departments", "windows", "staff", "devices",
+            "ratings")
 
 
 def read_center_config(v: Validator, data: Mapping[str, Any]) -> Config | None:
@@ -170,6 +188,7 @@ def read_center_config(v: Validator, data: Mapping[str, Any]) -> Config | None:
     policy = _policy(v, v.table(data, "policy", ""))
     green = _green_channel(v, v.table(data, "green_channel", ""), services)
     devices = _devices(v, v.array_of_tables(data, "devices", ""), {w.number for w in windows})
+    ratings = _ratings(v, v.table(data, "ratings", ""))
     if not departments:
         v.err("departments", "at least one department with services is required")
     if not windows:
@@ -188,6 +207,7 @@ def read_center_config(v: Validator, data: Mapping[str, Any]) -> Config | None:
         policy=policy,
         green_channel=green,
         devices=tuple(devices),
+        ratings=ratings,
     )
 
 
@@ -391,6 +411,47 @@ def _green_channel(v: Validator, data: Mapping[str, Any], services: Mapping[str,
             else:
                 schedule.append(TimeRange(frozenset(days), start, end))
     return GreenChannel(tuple(service_ids), max_wait or 0, tuple(schedule))
+
+
+def _ratings(v: Validator, data: Mapping[str, Any]) -> Ratings:
+    where = "ratings."
+    v.unknown_keys(data, ("attach_min", "follow_up_days", "holidays", "workdays"), where)
+    attach = v.number(data, "attach_min", where, default=5.0, minimum=1.0)
+    if attach is not None and attach > 60:
+        v.err(where + "attach_min", f"must be at most 60, not {attach:g}")
+        attach = None
+    days = v.integer(data, "follow_up_days", where, default=3, minimum=1, maximum=30)
+    holidays = _dates(v, data, "holidays", where)
+    workdays = _dates(v, data, "workdays", where)
+    for day in sorted(workdays):
+        if day.weekday() < 5:
+            v.err(where + "workdays", f"{day} is a {WEEKDAYS[day.weekday()]}, not a weekend "
+                                      "day: list only Saturdays and Sundays worked")
+        if day in holidays:
+            v.err(where + "workdays", f"{day} is listed as a holiday too")
+    return Ratings(attach_min=5.0 if attach is None else attach,
+                   follow_up_days=3 if days is None else days,
+                   holidays=holidays, workdays=workdays)
+
+
+def _dates(v: Validator, data: Mapping[str, Any], key: str, where: str) -> frozenset[dt.date]:
+    """A list of days, as "YYYY-MM-DD" strings or TOML dates."""
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        v.err(where + key, "must be a list of days like \"2026-10-01\"")
+        return frozenset()
+    days: set[dt.date] = set()
+    for item in value:
+        if isinstance(item, dt.date) and not isinstance(item, dt.datetime):
+            days.add(item)
+            continue
+        try:
+            if not isinstance(item, str) or not _DAY_RE.fullmatch(item):
+                raise ValueError
+            days.add(dt.date.fromisoformat(item))
+        except ValueError:
+            v.err(where + key, f"must be days like \"2026-10-01\", not {item!r}")
+    return frozenset(days)
 
 
 def _devices(v: Validator, items: list[Mapping[str, Any]],

@@ -224,6 +224,12 @@ class QueueCore:
             kiosks = [d.name for d in self.config.devices if d.role == "kiosk"]
             if command.kiosk not in kiosks:
                 raise CommandError("unknown_device", f"there is no kiosk {command.kiosk!r}")
+        elif isinstance(command, c.RateTicket):
+            if (command.ticket_id is None) == (command.window is None):
+                raise CommandError("bad_request", "a rating names a ticket or a window, not both")
+            score = command.score
+            if isinstance(score, bool) or not isinstance(score, int) or score not in c.SCORES:
+                raise CommandError("bad_request", f"a score is 1–5, not {score!r}")
         elif not isinstance(
             command,
             c.CallNext | c.Recall | c.NoShow | c.Pause | c.Resume | c.CancelTicket | c.ReportPrint
@@ -343,6 +349,8 @@ class QueueCore:
                                               printed=bool(printed),
                                               error=None if printed else (error or "unknown"))], \
                     _ticket_reply(tid)
+            case c.RateTicket():
+                return self._rate(state, cmd, now)
             case c.StartDay():
                 return [], lambda s: {"day": s.business_day.isoformat()
                                       if s.business_day else None}
@@ -405,6 +413,42 @@ class QueueCore:
                                     from_window=cmd.window, service_id=service_id,
                                     target_window=cmd.to_window)], _ticket_reply(ticket.id)
 
+    def _rate(
+        self, state: QueueState, cmd: c.RateTicket, now: dt.datetime
+    ) -> tuple[list[e.Event], Any]:
+        """好差评: by ticket (called or done today), or by window (see `rating_target`)."""
+        if cmd.ticket_id is not None:
+            target: Ticket | None = state.tickets.get(cmd.ticket_id)
+            if target is None:
+                raise CommandError("unknown_ticket", f"there is no ticket {cmd.ticket_id!r} today")
+            n = target.window
+        else:
+            assert cmd.window is not None  # exactly one of the two (_check_static)
+            n = cmd.window
+            target = rating_target(state, cmd.window, now, self.config.ratings.attach_min)
+        if n is not None and cmd.allowed_windows is not None and n not in cmd.allowed_windows:
+            raise CommandError("forbidden", f"this device may not rate window {n}")
+        if target is not None:
+            if target.status not in (TicketStatus.CALLED, TicketStatus.DONE) or n is None:
+                raise CommandError("not_served", f"ticket {target.number} was not served "
+                                                 f"(it is {target.status.value})")
+            if target.rating is not None:
+                raise CommandError("already_rated", f"ticket {target.number} is rated already "
+                                                    f"({target.rating})")
+        assert n is not None and state.business_day is not None
+        tid = target.id if target is not None else None
+        event = e.TicketRated(
+            at=now, request_id=cmd.request_id, ticket_id=tid, window=n, score=cmd.score,
+            business_day=state.business_day,
+            number=target.number if target else None,
+            service_id=target.service_id if target else None,
+            staff_id=state.windows[n].staff_id,
+        )
+        if cmd.ticket_id is not None:
+            return [event], _ticket_reply(cmd.ticket_id)
+        return [event], lambda s: {"ticket": s.tickets[tid].to_dict() if tid else None,
+                                   "attached": tid is not None}
+
     def _open_window(self, state: QueueState, n: int) -> WindowState:
         window = state.windows[n]
         if window.status is WindowStatus.PAUSED:
@@ -438,6 +482,20 @@ def answer_again(command: c.Command, first: c.Command, reply: dict[str, Any]) ->
         raise CommandError("request_id_reused",
                            f"request_id {command.request_id!r} was used for a different request")
     return Outcome((), reply, repeated=True)
+
+
+def rating_target(state: QueueState, n: int, now: dt.datetime, attach_min: float
+                  ) -> Ticket | None:
+    """The ticket a rating from window `n`'s pad is for: the one being served there, else the
+    one it finished last within `attach_min` minutes before `now`, else None."""
+    window = state.windows[n]
+    if window.current is not None:
+        return state.tickets[window.current]
+    since = now - dt.timedelta(minutes=attach_min)
+    finished = [t for t in state.tickets.values()
+                if t.window == n and t.status is TicketStatus.DONE
+                and t.finished_at is not None and t.finished_at >= since]
+    return max(finished, key=lambda t: (t.finished_at or since, t.order), default=None)
 
 
 def _ticket_reply(ticket_id: str) -> Any:
@@ -597,6 +655,9 @@ def apply_event(state: QueueState, event: e.Event, config: Config) -> None:
         case e.ReprintRequested(ticket_id=tid):
             state.tickets[tid].print_status = "pending"  # until the kiosk reports again
             state.tickets[tid].print_error = None
+        case e.TicketRated(ticket_id=tid, score=score):
+            if tid is not None:
+                state.tickets[tid].rating = score
         case e.TicketPrintReported(ticket_id=tid, printed=printed, error=error):
             ticket = state.tickets[tid]
             ticket.print_status = "printed" if printed else "failed"

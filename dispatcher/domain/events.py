@@ -161,13 +161,29 @@ class ReprintRequested(Event):
     kiosk: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class TicketRated(Event):
+    """A 好差评 score (1 非常满意 … 5 非常不满意) from a window. `ticket_id` (and the ticket's
+    number and business) is None when no ticket was being or had just been served there;
+    `staff_id` is who sat at the window then."""
+
+    type: ClassVar[str] = "ticket_rated"
+    ticket_id: str | None
+    window: int
+    score: int
+    business_day: dt.date
+    number: str | None = None
+    service_id: str | None = None
+    staff_id: str | None = None
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
         DayStarted, TicketExpired, TicketIssued, TicketCalled, TicketRecalled, TicketFinished,
         TicketNoShow, TicketTransferred, TicketCancelled, WindowPaused, WindowResumed,
         StaffSignedIn, DiversionChanged, GreenChannelModeSet, TicketPrintReported,
-        IssuingSet, ReprintRequested,
+        IssuingSet, ReprintRequested, TicketRated,
     )
 }
 

@@ -47,6 +47,7 @@ class Ticket:
     cancel_reason: str | None = None
     print_status: str = "pending"  # pending (not reported yet) | printed | failed
     print_error: str | None = None
+    rating: int | None = None  # 好差评 score, 1 (非常满意) … 5 (非常不满意)
 
     @property
     def sort_key(self) -> tuple[dt.datetime, int]:
@@ -74,6 +75,7 @@ class Ticket:
             "print_status": self.print_status,
             "print_error": self.print_error,
             "order": self.order,
+            "rating": self.rating,
         }
 
     @classmethod
@@ -96,6 +98,7 @@ class Ticket:
             finished_at=when("finished_at"), calls=int(d.get("calls", 0)),
             transfers=int(d.get("transfers", 0)), cancel_reason=d.get("cancel_reason"),
             print_status=d.get("print_status", "pending"), print_error=d.get("print_error"),
+            rating=d.get("rating"),
         )
 
 

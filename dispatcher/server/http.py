@@ -341,6 +341,34 @@ def _sign_in(body: s.SignInRequest, n: int) -> c.Command:
     return c.SignIn(request_id=body.request_id, window=n, staff_id=body.staff_id)
 
 
+async def rate_ticket(request: web.Request) -> web.Response:
+    """好差评 for a ticket: by a caller device allowed at the ticket's window (the core checks
+    the window, as the ticket is when the rating is taken)."""
+    device = authorize(request, ("caller",))
+    body = await read_body(request, s.RatingRequest)
+    command = c.RateTicket(request_id=body.request_id, ticket_id=request.match_info["ticket_id"],
+                           score=body.score, allowed_windows=_windows_of(device))
+    return await run(request, command, device)
+
+
+def _rate_window(body: s.RatingRequest, n: int) -> c.Command:
+    return c.RateTicket(request_id=body.request_id, window=n, score=body.score)
+
+
+def _windows_of(device: Device) -> tuple[int, ...] | None:
+    """The windows a device may operate; None for a manager's (every window)."""
+    return None if device.role == "admin" else device.windows
+
+
+async def bus_health(request: web.Request) -> web.Response:
+    """The bus master's report of its devices (a state: no request id; repeating it is
+    harmless)."""
+    device = authorize(request, ("caller",))
+    body = await read_body(request, s.BusHealthReport)
+    request.app[PRESENCE_KEY].bus_reported(device.name, body)
+    return web.Response(status=204)
+
+
 async def green_channel(request: web.Request) -> web.Response:
     device = authorize(request, ())
     body = await read_body(request, s.GreenChannelRequest)
@@ -444,12 +472,15 @@ def build_app(config: Config, service: DispatcherService,
         "resume": window_verb(s.WindowRequest, _plain(c.Resume)),
         "transfer": window_verb(s.TransferRequest, _transfer),
         "sign-in": window_verb(s.SignInRequest, _sign_in),
+        "rating": window_verb(s.RatingRequest, _rate_window),
     }
     for verb, handler in verbs.items():
         app.router.add_post(f"{p}/windows/{{n}}/{verb}", handler)
     app.router.add_post(f"{p}/green-channel", green_channel)
     app.router.add_post(f"{p}/issuing", set_issuing)
     app.router.add_post(f"{p}/tickets/{{ticket_id}}/reprint", reprint_ticket)
+    app.router.add_post(f"{p}/tickets/{{ticket_id}}/rating", rate_ticket)
+    app.router.add_put(f"{p}/bus/health", bus_health)
     app.router.add_get(f"{p}/events", events)
 
     async def close_sockets(app: web.Application) -> None:

@@ -33,7 +33,7 @@ class Operation:
     path: str
     operation_id: str
     summary: str
-    answer: Any  # the type of the success answer
+    answer: Any  # the type of the success answer (None: no content, e.g. 204)
     errors: tuple[E, ...] = ()
     status: int = 200
     body: Any = None  # the type of the request body
@@ -95,6 +95,18 @@ OPERATIONS = (
               "Print a waiting or called ticket again at a kiosk (admin)", s.TicketAnswer,
               (*_WRITE, E.UNKNOWN_TICKET, E.TICKET_NOT_WAITING, E.UNKNOWN_DEVICE),
               body=s.ReprintRequest),
+    Operation("post", "/tickets/{ticket_id}/rating", "rateTicket",
+              "A resident's 好差评 score for a ticket called or served today (caller of its "
+              "window)", s.TicketAnswer,
+              (*_WRITE, E.UNKNOWN_TICKET, E.NOT_SERVED, E.ALREADY_RATED), body=s.RatingRequest),
+    Operation("post", "/windows/{n}/rating", "rateWindow",
+              "A rating pad's score: for the window's current ticket, else the one it finished "
+              "within [ratings] attach_min, else kept unattached (caller)", s.RatingAnswer,
+              (*_WINDOW, E.ALREADY_RATED), body=s.RatingRequest),
+    Operation("put", "/bus/health", "busHealth",
+              "The serial bus master's report of its devices; no request id (caller)", None,
+              (E.BAD_JSON, E.BAD_REQUEST, E.UNAUTHORIZED, E.FORBIDDEN, E.TOO_LARGE,
+               E.REQUEST_TIMEOUT), 204, s.BusHealthReport),
 )
 
 EVENTS_DESCRIPTION = (
@@ -146,7 +158,8 @@ def openapi_document(version: str) -> dict[str, Any]:
     """The whole document; `version` is the dispatcher's."""
     types: list[Any] = [s.Error]
     for op in OPERATIONS:
-        types.append(op.answer)
+        if op.answer is not None:
+            types.append(op.answer)
         if op.body is not None:
             types.append(op.body)
         if op.query is not None:
@@ -161,10 +174,9 @@ def openapi_document(version: str) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = defaultdict(dict)
     for op in OPERATIONS:
         query = queries[op.query.__name__] if op.query is not None else None
-        success: dict[str, Any] = {
-            "description": op.summary,
-            "content": {"application/json": {"schema": schema_of[id(op.answer)]}},
-        }
+        success: dict[str, Any] = {"description": op.summary}
+        if op.answer is not None:
+            success["content"] = {"application/json": {"schema": schema_of[id(op.answer)]}}
         if op.links:
             success["links"] = {
                 target: {"operationId": target,

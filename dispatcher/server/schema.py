@@ -39,6 +39,16 @@ StaffId = Annotated[str, Meta(min_length=1, max_length=MAX_ID,
 WindowNumber = Annotated[int, Meta(ge=1, le=MAX_WINDOW,
                                    description="a window number, written without a fraction")]
 Timestamp = Annotated[dt.datetime, Meta(tz=True, description="ISO 8601 with offset")]
+Score = Annotated[Literal[1, 2, 3, 4, 5], Meta(
+    description="好差评: 1 非常满意, 2 满意, 3 基本满意, 4 不满意, 5 非常不满意")]
+MAX_BUS_DEVICES = 256
+# The bus master's numbers: whole numbers, and (as JSON Schema has it) 3.0 is 3.
+BusAddress = Annotated[float, Meta(ge=1, le=247, multiple_of=1,
+                                   description="Modbus address 1–247, a whole number")]
+BusWindow = Annotated[float, Meta(ge=1, le=MAX_WINDOW, multiple_of=1,
+                                  description="the window the device belongs to")]
+ErrorCount = Annotated[float, Meta(ge=0, le=10**9, multiple_of=1,
+                                   description="failed transactions since the master started")]
 
 
 class PrintStatus(StrEnum):
@@ -114,6 +124,43 @@ class ReprintRequest(Mutation, kw_only=True):
     kiosk: Annotated[str, Meta(min_length=1, max_length=64)]
 
 
+class RatingRequest(Mutation, kw_only=True):
+    """A resident's 好差评 score."""
+
+    score: Score
+
+
+class BusKind(StrEnum):
+    WINDOW_DISPLAY = "window_display"
+    KEYPAD = "keypad"
+    RATING_PAD = "rating_pad"
+
+
+class BusState(StrEnum):
+    OK = "ok"
+    NO_ANSWER = "no_answer"
+    CRC_ERRORS = "crc_errors"
+    UNKNOWN = "unknown"  # not reached yet
+
+
+class BusDevice(msgspec.Struct, kw_only=True, frozen=True):
+    """One serial-bus device as its master last saw it."""
+
+    address: BusAddress
+    kind: BusKind
+    window: BusWindow
+    state: BusState
+    errors: ErrorCount
+    since: Timestamp | None = None  # when it entered this state
+
+
+class BusHealthReport(msgspec.Struct, kw_only=True, frozen=True):
+    """The bus master's periodic report (a state, not a request: no request id)."""
+
+    cycle_ms: Annotated[float, Meta(ge=0, le=1e9, description="the last polling cycle")]
+    devices: Annotated[list[BusDevice], Meta(max_length=MAX_BUS_DEVICES)]
+
+
 TRANSFER_NEEDS = "a transfer needs a business or a window"
 # The one rule the struct cannot state: service_id or window (not null), or both.
 TransferBody = Annotated[TransferRequest, Meta(extra_json_schema={
@@ -167,6 +214,7 @@ class Ticket(msgspec.Struct, kw_only=True):
     print_status: PrintStatus = PrintStatus.PENDING
     print_error: str | None = None
     order: int = 0
+    rating: Score | None = None
 
 
 class Window(msgspec.Struct, kw_only=True):
@@ -275,6 +323,13 @@ class CalledTicket(msgspec.Struct, kw_only=True):
     ticket: Ticket | None
     rule: str | None = None
     ignored: Literal["double_press"] | None = None
+
+
+class RatingAnswer(msgspec.Struct, kw_only=True):
+    """A window's rating: the ticket it was stored with, or null (kept unattached)."""
+
+    ticket: Ticket | None
+    attached: bool
 
 
 class WindowAnswer(msgspec.Struct, kw_only=True):

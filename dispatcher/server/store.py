@@ -1,4 +1,5 @@
-"""Durable state: the event log, the answers given to request_ids, and a tickets table for reads.
+"""Durable state: the event log, the answers given to request_ids, and tables for reads: the
+tickets, the 好差评 ratings and the follow-up tasks of bad ones (scores 4 and 5).
 
 SQLite in WAL mode with `synchronous=FULL` (checked at open): a committed transaction survives
 a power cut. The dispatcher commits a batch of commands in one transaction before any of their
@@ -8,6 +9,7 @@ answers leaves. Nothing is ever deleted: yesterday's tickets stay for reports.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import json
 import os
@@ -24,7 +26,7 @@ from dispatcher.domain.config import Config
 from dispatcher.domain.core import Outcome, QueueCore
 from dispatcher.domain.events import Event, event_from_dict, event_to_dict
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = [
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS events (
@@ -54,6 +56,35 @@ SCHEMA = [
     )""",
     # Written once per ticket: a ticket's day and time of issue never change.
     "CREATE INDEX IF NOT EXISTS tickets_by_day ON tickets(business_day, issued_at)",
+    # One row per ticket_rated event (seq = the event's), in its transaction. A rating with no
+    # ticket (none being or just served at the window) has no ticket, number or business.
+    """CREATE TABLE IF NOT EXISTS ratings (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        business_day TEXT NOT NULL,
+        "window" INTEGER NOT NULL,
+        ticket_id TEXT,
+        number TEXT,
+        service_id TEXT,
+        staff_id TEXT,
+        score INTEGER NOT NULL
+    )""",
+    # A follow-up for each rating of 4 or 5 (id = the rating's seq), open while outcome is NULL.
+    """CREATE TABLE IF NOT EXISTS rating_tasks (
+        id INTEGER PRIMARY KEY,
+        rated_at TEXT NOT NULL,
+        business_day TEXT NOT NULL,
+        ticket_id TEXT,
+        number TEXT,
+        "window" INTEGER NOT NULL,
+        staff_id TEXT,
+        service_id TEXT,
+        score INTEGER NOT NULL,
+        outcome TEXT,
+        note TEXT,
+        closed_by TEXT,
+        closed_at TEXT
+    )""",
 ]
 # From version n to n + 1, before SCHEMA creates what is missing. Version 2 writes less per
 # commit (SD card wear): no index on events(type) (the last day start is found by reading the
@@ -62,7 +93,15 @@ SCHEMA = [
 MIGRATIONS = {
     1: ["DROP INDEX IF EXISTS events_type", "DROP INDEX IF EXISTS tickets_day",
         "DROP INDEX IF EXISTS tickets_print"],
+    2: [],  # version 3 adds the ratings and rating_tasks tables (SCHEMA creates them)
 }
+TASK_SCORES = (4, 5)  # 不满意, 非常不满意: a rating that is followed up
+TASK_OUTCOMES = ("resolved", "explained", "unreachable", "other")
+MAX_TASK_NOTE = 500
+RATING_COLUMNS = ("seq", "at", "business_day", "window", "ticket_id", "number", "service_id",
+                  "staff_id", "score")
+TASK_COLUMNS = ("id", "rated_at", "business_day", "ticket_id", "number", "window", "staff_id",
+                "service_id", "score", "outcome", "note", "closed_by", "closed_at")
 # Settings of every connection. A commit writes each page it touches whole, so small pages
 # write less (only a new database gets them: a database keeps the page size it was made with).
 # The WAL is copied into the database (a checkpoint) once it holds WAL_BYTES, then rewritten
@@ -271,9 +310,13 @@ class Store:
     # -- writing ------------------------------------------------------------------------------
 
     def append(self, records: Iterable[Record]) -> None:
-        """Persist handled commands in one transaction: events, answers, tickets."""
+        """Persist handled commands in one transaction: events, answers, tickets, ratings and
+        their follow-up tasks (so no power cut keeps a rating without its task)."""
         with self._transaction() as db:
             for r in records:
+                rated = [m for m in r.messages if m["type"] == "ticket_rated"]
+                if rated:
+                    _insert_ratings(db, rated)
                 db.executemany(
                     "INSERT INTO events(seq, at, type, request_id, data) VALUES (?, ?, ?, ?, ?)",
                     [
@@ -301,6 +344,28 @@ class Store:
                         for t in r.outcome.tickets
                     ],
                 )
+
+    def close_rating_task(self, task_id: int, outcome: str, note: str | None, by: str,
+                          at: dt.datetime) -> bool:
+        """Record the follow-up of a bad rating. False, changing nothing, when there is no such
+        task or it is closed already; ValueError for an unknown outcome or a note over
+        MAX_TASK_NOTE characters. Call it through `DispatcherService.read`, like the reads:
+        it then runs between the writer's commits, never during one."""
+        if outcome not in TASK_OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(TASK_OUTCOMES)}, not {outcome!r}")
+        if note is not None and len(note) > MAX_TASK_NOTE:
+            raise ValueError(f"a note is at most {MAX_TASK_NOTE} characters")
+        if at.tzinfo is None:
+            raise ValueError("at must be timezone-aware")
+        with self._transaction() as db:
+            row = db.execute("SELECT 1 FROM rating_tasks WHERE id = ? AND outcome IS NULL",
+                             (task_id,)).fetchone()
+            if row is None:
+                return False
+            db.execute("UPDATE rating_tasks SET outcome = ?, note = ?, closed_by = ?,"
+                       " closed_at = ? WHERE id = ?",
+                       (outcome, note, by, at.isoformat(), task_id))
+        return True
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -368,3 +433,49 @@ class Store:
     def ticket(self, ticket_id: str) -> dict[str, Any] | None:
         rows = self._query("SELECT data FROM tickets WHERE id = ?", (ticket_id,))
         return json.loads(rows[0][0]) if rows else None
+
+    def ratings(self, business_day: str | None = None, since: str | None = None
+                ) -> list[dict[str, Any]]:
+        """Ratings in the order given, of one business day ("YYYY-MM-DD") and/or given at or
+        after `since` (ISO 8601 with offset; ValueError otherwise)."""
+        after = None if since is None else dt.datetime.fromisoformat(since)
+        if after is not None and after.tzinfo is None:
+            raise ValueError("since needs a UTC offset")
+        sql = f"SELECT {_columns(RATING_COLUMNS)} FROM ratings"
+        params: list[Any] = []
+        if business_day is not None:
+            sql += " WHERE business_day = ?"
+            params.append(business_day)
+        rows = [dict(zip(RATING_COLUMNS, row, strict=True))
+                for row in self._query(sql + " ORDER BY seq", params)]
+        if after is None:
+            return rows
+        return [r for r in rows if dt.datetime.fromisoformat(r["at"]) >= after]
+
+    def rating_tasks(self, open_only: bool = False) -> list[dict[str, Any]]:
+        """Follow-up tasks of bad ratings, newest first; only the open ones if `open_only`."""
+        sql = f"SELECT {_columns(TASK_COLUMNS)} FROM rating_tasks"
+        if open_only:
+            sql += " WHERE outcome IS NULL"
+        return [dict(zip(TASK_COLUMNS, row, strict=True))
+                for row in self._query(sql + " ORDER BY id DESC")]
+
+
+def _columns(names: Sequence[str]) -> str:
+    return ", ".join(f'"{n}"' for n in names)
+
+
+def _insert_ratings(db: Connection, messages: list[dict[str, Any]]) -> None:
+    """The rows of `ticket_rated` event messages: a rating each, a task for a bad one."""
+    db.executemany(
+        f"INSERT INTO ratings({_columns(RATING_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(m["seq"], m["at"], m["business_day"], m["window"], m.get("ticket_id"),
+          m.get("number"), m.get("service_id"), m.get("staff_id"), m["score"])
+         for m in messages],
+    )
+    tasks = [(m["seq"], m["at"], m["business_day"], m.get("ticket_id"), m.get("number"),
+              m["window"], m.get("staff_id"), m.get("service_id"), m["score"])
+             for m in messages if m["score"] in TASK_SCORES]
+    if tasks:
+        db.executemany(f"INSERT INTO rating_tasks({_columns(TASK_COLUMNS[:9])})"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", tasks)

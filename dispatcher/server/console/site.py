@@ -269,9 +269,12 @@ async def read_view(console: Console, build: Callable[[], dict[str, Any]]) -> di
 
 
 def overview_builder(console: Console) -> Callable[[], dict[str, Any]]:
-    def build() -> dict[str, Any]:
-        return views.overview(console.config, console.service.core.state,
-                              console.service.clock(), console.presence.devices(console.config))
+    def build() -> dict[str, Any]:  # runs in the service's reader: the store may be read
+        now = console.service.clock()
+        return views.overview(console.config, console.service.core.state, now,
+                              console.presence.devices(console.config),
+                              console.presence.bus_devices(now),
+                              console.service.store.rating_tasks(open_only=True))
     return build
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from dispatcher.domain.config import Config
 from dispatcher.domain.model import QueueState, Ticket, WindowStatus
 from dispatcher.domain.policy import choose_next, eligible, green_channel_active
-from dispatcher.server.presence import DeviceStatus
+from dispatcher.server.presence import BusDeviceStatus, DeviceStatus
 
 UNPRINTED_AFTER_S = 60  # a ticket whose print was never reported counts as unprinted after this
 QUEUE_SHOWN = 12  # tickets listed on a counter page (the count covers all of them)
@@ -68,7 +68,8 @@ def window_view(config: Config, state: QueueState, n: int, now: dt.datetime
 
 
 def overview(config: Config, state: QueueState, now: dt.datetime,
-             devices: Sequence[DeviceStatus] = ()) -> dict[str, Any]:
+             devices: Sequence[DeviceStatus] = (), bus: Sequence[BusDeviceStatus] = (),
+             open_tasks: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """The manager's view of the hall: windows, waits by department and business, modes,
     unprinted tickets and alarms."""
     waiting = state.waiting_tickets()
@@ -112,6 +113,15 @@ def overview(config: Config, state: QueueState, now: dt.datetime,
             alarms.append({"kind": "offline", "device": device.name,
                            "detail": device.since.astimezone(config.center.tz).strftime("%H:%M")
                            if device.since else ""})
+    for item in bus:
+        if item.state != "ok":
+            alarms.append({"kind": "bus", "device": item.kind, "address": item.address,
+                           "window": item.window, "detail": item.state,
+                           "errors": item.errors})
+    overdue = [t for t in open_tasks if follow_up_overdue(config, t, now)]
+    if overdue:
+        alarms.append({"kind": "tasks", "device": "", "count": len(overdue),
+                       "detail": ", ".join(str(t["number"] or "—") for t in overdue[:10])})
     if starving:
         alarms.append({"kind": "starving", "device": "", "count": len(starving),
                        "detail": ", ".join(t.number for t in starving[:10]), "limit": limit})
@@ -134,6 +144,61 @@ def overview(config: Config, state: QueueState, now: dt.datetime,
         "alarms": alarms,
         "devices": [{"name": d.name, "role": d.role, "online": d.online,
                      "printer_fault": d.printer_fault} for d in devices],
+        "bus": [{"reporter": b.reporter, "address": b.address, "kind": b.kind,
+                 "window": b.window, "state": b.state, "errors": b.errors} for b in bus],
+        "open_tasks": len(open_tasks),
+    }
+
+
+GRADES = {1: "非常满意", 2: "满意", 3: "基本满意", 4: "不满意", 5: "非常不满意"}
+GRADES_EN = {1: "very satisfied", 2: "satisfied", 3: "fairly satisfied", 4: "dissatisfied",
+             5: "very dissatisfied"}
+
+
+def follow_up_due(config: Config, task: dict[str, Any]) -> dt.date:
+    return config.ratings.follow_up_due(dt.date.fromisoformat(task["business_day"]))
+
+
+def follow_up_overdue(config: Config, task: dict[str, Any], now: dt.datetime) -> bool:
+    """An open task whose last day has passed (in the center's time)."""
+    today = now.astimezone(config.center.tz).date()
+    return task["outcome"] is None and today > follow_up_due(config, task)
+
+
+def rating_tasks(config: Config, tasks: Sequence[dict[str, Any]], now: dt.datetime
+                 ) -> list[dict[str, Any]]:
+    """Follow-up tasks of bad ratings: open ones first (the oldest due first), then closed."""
+    services = config.services
+    out = []
+    for task in tasks:
+        service = services.get(task["service_id"]) if task["service_id"] else None
+        rated = dt.datetime.fromisoformat(task["rated_at"]).astimezone(config.center.tz)
+        out.append({
+            **task,
+            "grade": GRADES[task["score"]], "grade_en": GRADES_EN[task["score"]],
+            "service": service.name if service else None,
+            "service_en": (service.name_en or service.name) if service else None,
+            "staff_name": staff_name(config, task["staff_id"]),
+            "rated": rated.strftime("%m-%d %H:%M"),
+            "due": follow_up_due(config, task).isoformat(),
+            "overdue": follow_up_overdue(config, task, now),
+        })
+    out.sort(key=lambda t: (t["outcome"] is not None, t["due"] if t["outcome"] is None else "",
+                            -t["id"]))
+    return out
+
+
+def ratings_summary(ratings: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A day's ratings: how many of each grade, attached or not, and the satisfaction (the
+    share of the top two grades, 非常满意 and 满意)."""
+    counts = {g: 0 for g in GRADES}
+    for r in ratings:
+        counts[r["score"]] += 1
+    total = len(ratings)
+    return {
+        "total": total, "counts": counts,
+        "unattached": sum(1 for r in ratings if r["ticket_id"] is None),
+        "satisfaction": round(100 * (counts[1] + counts[2]) / total, 1) if total else None,
     }
 
 

@@ -29,6 +29,7 @@ from dispatcher.server.console.pages import (
     manager_action,
     overview_page,
 )
+from dispatcher.server.console.ratings import close_task, ratings_page
 from dispatcher.server.console.site import CONSOLE_KEY, HERE, ROOT, Console, signed_in
 from dispatcher.server.console.throttle import LoginThrottle
 from dispatcher.server.presence import Presence
@@ -74,6 +75,8 @@ def add_console(app: web.Application, console: Console) -> None:
     r.add_get(f"{ROOT}/accounts", signed_in(accounts_page, manager=True))
     r.add_post(f"{ROOT}/accounts/{{action}}", signed_in(accounts_action, manager=True))
     r.add_get(f"{ROOT}/audit", signed_in(audit_page, manager=True))
+    r.add_get(f"{ROOT}/ratings", signed_in(ratings_page, manager=True))
+    r.add_post(f"{ROOT}/ratings/{{task}}/close", signed_in(close_task, manager=True))
     r.add_get(f"{ROOT}/audit.csv", signed_in(audit_csv, manager=True))
     r.add_static(f"{ROOT}/static", HERE / "static", append_version=True)
 
