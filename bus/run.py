@@ -67,13 +67,14 @@ def run_bus(config: Config, bus: BusConfig, dispatcher: str, caller_device: str,
             threading.Thread(target=_read_commands, args=(emulator, stdin, stop),
                              daemon=True).start()
     try:
-        shown = ""
+        shown: list[str] = []
         while not stop.wait(0.25):
-            if emulator is not None:
-                panel = emulator.panel()
-                if panel != shown:
-                    print(panel, flush=True)
-                    shown = panel
+            if emulator is not None:  # the lines of the windows whose devices changed
+                lines = emulator.panel().splitlines()
+                changed = [ln for i, ln in enumerate(lines) if i >= len(shown) or ln != shown[i]]
+                if changed:
+                    print("\n".join(changed), flush=True)
+                    shown = lines
     finally:
         service.stop()
         if emulator is not None:
