@@ -41,6 +41,9 @@ def read_bus(v: Validator, data: Mapping[str, Any]) -> BusConfig:
         v.err(where + "baudrate", f"{baudrate} is not one of {', '.join(map(str, BAUDRATES))}")
         baudrate = None
     timeout = v.integer(data, "timeout_ms", where, default=100, minimum=10, maximum=2000)
+    if baudrate and timeout and timeout < min_timeout_ms(baudrate):
+        v.err(where + "timeout_ms", f"{timeout} ms is too short at {baudrate} baud: a display "
+              f"write and its answer take {min_timeout_ms(baudrate)} ms with the margin")
     url = v.url(data, "dispatcher", where, "") if "dispatcher" in data else ""
     devices: list[BusDevice] = []
     seen: dict[int, str] = {}
@@ -67,6 +70,12 @@ def read_bus(v: Validator, data: Mapping[str, Any]) -> BusConfig:
         dispatcher=url, device=v.string(data, "device", where, default="") or "",
         devices=tuple(devices),
     )
+
+
+def min_timeout_ms(baudrate: int) -> int:
+    """The shortest answer wait that lets the longest transaction finish: a display write
+    (27 bytes) and its answer (8 bytes) on the wire, plus 20 ms for the device to answer."""
+    return int((27 + 8) * 10 / baudrate * 1000) + 20
 
 
 def every_window(windows: list[int]) -> tuple[BusDevice, ...]:

@@ -51,6 +51,8 @@ class EmulatedDevice:
     inputs: list[int] = field(default_factory=list)
     powered: bool = True
     garble: int = 0  # answers still to send with a wrong CRC
+    mute: int = 0  # requests still to leave unanswered (noise on the line)
+    reads: bool = True  # False: a display that answers only writes (function 16)
     requests: int = 0  # frames addressed to it and answered
     writes: int = 0  # holding-register writes taken
     polled_at: float = 0.0  # monotonic time of the last input poll answered
@@ -96,6 +98,8 @@ class EmulatedDevice:
     def answer(self, request: bytes) -> bytes | None:
         """The PDU answering a request's PDU (function code onwards), or an exception."""
         fn = request[0]
+        if fn == 3 and not self.reads:
+            return bytes([fn | 0x80, 1])  # illegal function
         if fn in (3, 4):
             start, count = int.from_bytes(request[1:3], "big"), int.from_bytes(request[3:5], "big")
             table = self.holding if fn == 3 else self.inputs
@@ -154,8 +158,10 @@ class BusEmulator:
         if self._thread.is_alive():
             self._thread.join(2.0)
         for fd in (self._master_fd, self._slave_fd):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._master_fd = self._slave_fd = -1  # a second stop closes nothing of others
 
     def device(self, kind: Kind, window: int) -> EmulatedDevice:
         return next(d for d in self.devices.values()
@@ -204,6 +210,9 @@ class BusEmulator:
         with self._lock:
             device = self.devices.get(frame[0])
             if device is None or not device.powered:
+                return
+            if device.mute:
+                device.mute -= 1
                 return
             pdu = device.answer(frame[1:-2])
             if pdu is None:

@@ -11,9 +11,11 @@ lost power is rewritten even if no poll ever missed it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import random
+import termios
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -23,7 +25,7 @@ import serial
 
 from base.backoff import Backoff
 from bus.health import BusDevice, DeviceLink, Health
-from bus.port import BadFrame, ModbusPort, NoAnswer
+from bus.port import BadFrame, ModbusPort, NoAnswer, Refused
 from bus.registers import COUNTER_REGISTER, MODE_REGISTER, Kind
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,14 @@ class BusMaster:
             self._wanted[(address, start)] = list(values)
         self._wake.set()
 
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def reports(self) -> list[DeviceReport]:
         return [DeviceReport(link.device, link.health, link.errors, link.changed_at)
                 for link in self.links.values()]
@@ -111,8 +121,11 @@ class BusMaster:
                 if not polled:  # nothing due: every device backing off, or no input devices
                     self._wake.wait(0.05)
                     self._wake.clear()
-            except serial.SerialException as exc:
-                log.error("serial port failed: %s", exc)
+            except (serial.SerialException, OSError, termios.error) as exc:
+                log.error("serial port failed: %s", exc)  # adapter unplugged, tty hung up
+                self._port_lost()
+            except Exception:  # never leave the line unattended: start over on the port
+                log.exception("bus master")
                 self._port_lost()
 
     def _open_port(self) -> bool:
@@ -127,12 +140,14 @@ class BusMaster:
         return True
 
     def _port_lost(self) -> None:
-        self.port.close()
+        with contextlib.suppress(Exception):
+            self.port.close()
         self._port_open = False
         with self._lock:
             self._written.clear()
         for link in self.links.values():
             link.counter = None
+            link.resync = True
             link.health = Health.UNKNOWN
             link.changed_at = self.clock()
         self.on_health(self.reports())
@@ -164,13 +179,14 @@ class BusMaster:
 
     def _check_display(self) -> int:
         displays = [link for link in self.links.values()
-                    if link.device.kind is Kind.WINDOW_DISPLAY and link.due(self.clock())]
+                    if link.device.kind is Kind.WINDOW_DISPLAY and link.due(self.clock())
+                    and link.readback]
         if not displays:
             return 0
         link = displays[self._check_next % len(displays)]
         self._check_next += 1
         address = link.device.address
-        mode = self._transact(link, lambda: self.port.read_holding(address, MODE_REGISTER, 1))
+        mode = self._transact(link, lambda: self._read_mode(link))
         with self._lock:
             written = self._written.get((address, 0))
             if mode is not None and written is not None and mode[0] != written[MODE_REGISTER]:
@@ -195,11 +211,23 @@ class BusMaster:
                     self._written[(address, start)] = values
         return done
 
+    def _read_mode(self, link: DeviceLink) -> list[int] | None:
+        """A display's mode register, read back; a display that refuses the read (it speaks
+        only function 16) is not asked again: it answered, so it is there."""
+        try:
+            return self.port.read_holding(link.device.address, MODE_REGISTER, 1)
+        except Refused:
+            log.info("window display %d does not answer reads: not read back",
+                     link.device.address)
+            link.readback = False
+            return None
+
     def _write(self, address: int, start: int, values: list[int]) -> list[int]:
         self.port.write_holding(address, start, values)
         return values
 
-    def _transact(self, link: DeviceLink, call: Callable[[], list[int]]) -> list[int] | None:
+    def _transact(self, link: DeviceLink, call: Callable[[], list[int] | None]
+                  ) -> list[int] | None:
         now = self.clock()
         try:
             values = call()
@@ -209,9 +237,8 @@ class BusMaster:
             log.debug("bad frame from %d: %s", link.device.address, exc)
             changed = link.garbled(self.clock())
         else:
-            was = link.health
-            changed = link.answered(now)
-            if changed and was in (Health.NO_ANSWER, Health.UNKNOWN):
+            changed, came_back = link.answered(now)
+            if came_back:
                 with self._lock:
                     self._forget(link.device.address)
             if changed:

@@ -20,6 +20,10 @@ class BadFrame(Exception):
     """An answer that failed its CRC, came from another address, or refused the request."""
 
 
+class Refused(BadFrame):
+    """The device answered with a Modbus exception (e.g. a function or register it lacks)."""
+
+
 class ModbusPort(Protocol):
     def open(self) -> None: ...
     def close(self) -> None: ...
@@ -67,8 +71,9 @@ class RtuPort:
             yield
         except minimalmodbus.NoResponseError as exc:
             raise NoAnswer(str(exc)) from None
-        except (minimalmodbus.InvalidResponseError,
-                minimalmodbus.SlaveReportedException) as exc:
+        except minimalmodbus.SlaveReportedException as exc:
+            raise Refused(str(exc)) from None
+        except minimalmodbus.InvalidResponseError as exc:
             raise BadFrame(str(exc)) from None
 
     def read_input(self, address: int, start: int, count: int) -> list[int]:

@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,10 @@ from dispatcher.domain.model import WindowStatus
 log = logging.getLogger(__name__)
 
 HEALTH_EVERY_S = 10.0  # the dispatcher calls a bus silent for 30 s "unknown"
+HEALTH_MIN_GAP_S = 1.0  # changes are reported at most this often
+REPLAY_S = 3.0  # events this soon after the link came up may be a replayed backlog
+RATING_RETRY_S = 10.0
+RATING_KEEP_S = 30 * 60.0  # a rating not delivered in this long is given up (and logged)
 VERBS = {Key.CALL_NEXT: "call-next", Key.RECALL: "recall", Key.NO_SHOW: "no-show"}
 CALLS = ("ticket_called", "ticket_recalled")
 ASKED_FOR_S = 300.0  # a rating this long after 评价 still belongs to the ticket it was asked for
@@ -44,6 +49,7 @@ class Answered:
     verb: str
     result: Any = None
     error: BaseException | None = None
+    retry: tuple[int, str, int, str, float] | None = None  # a rating to send again if lost
 
 
 class BusService:
@@ -64,10 +70,13 @@ class BusService:
         self._keypad_text: dict[int, str] = {}  # window → what its keypad shows
         # window → (ticket served when 评价 was pressed, when): the pad's rating is that
         # ticket's, even if the next resident is called before the resident rates.
-        self._asked_for: dict[int, tuple[str, float]] = {}
+        self._asked_for: dict[int, tuple[str, float, int]] = {}  # (…, calls since)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="qms-bus-loop", daemon=True)
         self._health_sent = 0.0
+        self._health_pending = False
+        self._link_up_at = 0.0
+        self._retry: list[tuple[float, tuple[int, str, int, str, float]]] = []
         self.answers = 0  # caller requests answered (for tests and the benchmark)
 
     def _of(self, kind: Kind, window: int) -> BusDevice | None:
@@ -106,34 +115,64 @@ class BusService:
     def _wait_s(self) -> float:
         now = time.monotonic()
         ends = [t - now for t in self._highlight_until.values() if t > now]
-        health = self._health_sent + HEALTH_EVERY_S - now
-        return max(0.01, min([*ends, health]))
+        due = [self._health_sent + HEALTH_EVERY_S - now]
+        if self._health_pending:
+            due.append(self._health_sent + HEALTH_MIN_GAP_S - now)
+        if self._retry:
+            due.append(min(at for at, _ in self._retry) - now)
+        return max(0.01, min([*ends, *due]))
 
     def _handle(self, item: Any) -> None:
         if item == "link":
             for message in self.link.drain():
-                self.mirror.feed(message)
-                if message.get("type") in CALLS:
-                    self._fresh_call(message)
-                    if message.get("type") == "ticket_called":
-                        self._ask(int(message["window"]), False)
+                try:  # one message the mirror cannot take must not cost the others
+                    self._message(message)
+                except Exception:
+                    log.exception("bus service: stream message %r", message)
         elif isinstance(item, BusInput):
             self._input(item)
         elif isinstance(item, Answered):
             self._answered(item)
-        elif isinstance(item, list):  # health reports changed
-            self._send_health(item)
-        if time.monotonic() - self._health_sent >= HEALTH_EVERY_S:
+        elif isinstance(item, list):  # health changed: reported, at most once a second
+            self._health_pending = True
+        now = time.monotonic()
+        if not self.master.alive and self.master.started:
+            self._health_pending = True  # a dead master's devices are all unknown
+        if (self._health_pending and now - self._health_sent >= HEALTH_MIN_GAP_S) \
+                or now - self._health_sent >= HEALTH_EVERY_S:
             self._send_health(self.master.reports())
+        for retry in [r for r in self._retry if r[0] <= now]:
+            self._retry.remove(retry)
+            self._send_rating(*retry[1])
+
+    def _message(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "link" and message.get("up"):
+            self._link_up_at = time.monotonic()
+        self.mirror.feed(message)
+        if kind in CALLS:
+            n = int(message["window"])
+            self._fresh_call(message)
+            if kind == "ticket_called":
+                self._ask(n, False)
+                asked = self._asked_for.get(n)
+                if asked is not None:  # the call after the next: that ask is over
+                    self._asked_for[n] = (asked[0], asked[1], asked[2] + 1)
+                    if asked[2] + 1 >= 2:
+                        del self._asked_for[n]
 
     def _fresh_call(self, message: dict[str, Any]) -> None:
-        """A call or recall blinks its window's display for the highlight time, unless it was
-        made long ago (arriving after the link came back)."""
-        at = dt.datetime.fromisoformat(message["at"])
-        age = (self.wall() - at).total_seconds()
+        """A call or recall blinks its window's display for the highlight time. Only what the
+        stream replays after the link came back is judged by its age (by the event's time
+        against this host's clock), so a clock set wrong never stops live calls blinking."""
+        n = int(message["window"])
+        replayed = time.monotonic() - self._link_up_at < REPLAY_S
+        age = 0.0
+        if replayed:
+            at = dt.datetime.fromisoformat(message["at"])
+            age = max(0.0, (self.wall() - at).total_seconds())
         if age < self.highlight_s:
-            self._highlight_until[int(message["window"])] = \
-                time.monotonic() + self.highlight_s - max(0.0, age)
+            self._highlight_until[n] = time.monotonic() + self.highlight_s - age
 
     def _refresh(self) -> None:
         """Every display and keypad text as the state says now (the master writes changes)."""
@@ -166,14 +205,17 @@ class BusService:
                 path = f"/tickets/{asked[0]}/rating"
             else:  # the resident rated unasked: the dispatcher finds the ticket just served
                 path = f"/windows/{n}/rating"
-            self._submit(n, "rating", lambda c: c.post(path, score=item.value))
+            self._send_rating(n, path, item.value, self.link_request_id(),
+                              time.monotonic())
             return
         if item.value == Key.ASK_RATING:
             pad = self._of(Kind.RATING_PAD, n)
             self._keypad_text[n] = "请评价" if pad else "无评价器"
             window = self.mirror.state.windows.get(n) if self.mirror.state else None
             if window is not None and window.current is not None:
-                self._asked_for[n] = (window.current, time.monotonic())
+                self._asked_for[n] = (window.current, time.monotonic(), 0)
+            else:  # nobody served now: an older ask must not catch this rating
+                self._asked_for.pop(n, None)
             self._ask(n, True)
             return
         if item.value == Key.PAUSE_RESUME:
@@ -193,13 +235,26 @@ class BusService:
         if pad is not None:
             self.master.hold(pad.address, ASK_REGISTER, [1 if on else 0])
 
-    def _submit(self, window: int, verb: str, make: Callable[[Any], Any]) -> None:
+    def link_request_id(self) -> str:
+        return f"bus-{uuid.uuid4().hex[:20]}"
+
+    def _send_rating(self, n: int, path: str, score: int, request_id: str,
+                     first: float) -> None:
+        """A rating under its own request id: while the LAN is down it is sent again (same id:
+        stored once) every RATING_RETRY_S, for up to RATING_KEEP_S."""
+        def make(c: Any) -> Any:
+            return c.post(path, score=score, request_id=request_id)
+
+        self._submit(n, "rating", make, retry=(n, path, score, request_id, first))
+
+    def _submit(self, window: int, verb: str, make: Callable[[Any], Any],
+                retry: tuple[int, str, int, str, float] | None = None) -> None:
         """Send once; the client keeps the request id for every retry of this press."""
         future = self.link.submit(make)
 
         def done(f: concurrent.futures.Future[Any]) -> None:
             error = f.exception()
-            self.inbox.put(Answered(window, verb, None if error else f.result(), error))
+            self.inbox.put(Answered(window, verb, None if error else f.result(), error, retry))
 
         future.add_done_callback(done)
 
@@ -210,6 +265,12 @@ class BusService:
             self._keypad_text[n] = error_text(error.status, error.code)
         elif isinstance(error, LinkDown):
             self._keypad_text[n] = "E 网络中断"
+            if answer.retry is not None and time.monotonic() - answer.retry[4] < RATING_KEEP_S:
+                self._keypad_text[n] = "评价待发送"
+                self._retry.append((time.monotonic() + RATING_RETRY_S, answer.retry))
+            elif answer.retry is not None:
+                log.error("window %d: rating %d not delivered in %.0f min: given up", n,
+                          answer.retry[2], RATING_KEEP_S / 60)
         elif error is not None:
             log.error("window %d %s: %s", n, answer.verb, error)
             self._keypad_text[n] = "E 内部错误"
@@ -223,6 +284,10 @@ class BusService:
 
     def _send_health(self, reports: list[DeviceReport]) -> None:
         self._health_sent = time.monotonic()
+        self._health_pending = False
+        if self.master.started and not self.master.alive:
+            reports = [DeviceReport(r.device, Health.UNKNOWN, r.errors, r.since)
+                       for r in reports]
         now_mono, now = time.monotonic(), self.wall()
         body = {
             "cycle_ms": round(self.master.last_cycle_s * 1000, 1),

@@ -152,6 +152,18 @@ class QueueMachine(RuleBasedStateMachine):
         self.run(c.Transfer(request_id=self.rid(), window=window, service_id=service,
                             to_window=to_window))
 
+    @rule(window=WINDOWS, score=st.integers(min_value=1, max_value=5))
+    def resident_rates_at_the_pad(self, window: int, score: int) -> None:
+        """好差评 from a window's pad: one rating per ticket, a rated ticket keeps its first."""
+        ratings = {t.id: t.rating for t in self.core.state.tickets.values()}
+        reply = self.run(c.RateTicket(request_id=self.rid(), window=window, score=score))
+        if reply is not None and reply["ticket"] is not None:
+            tid = reply["ticket"]["id"]
+            assert ratings[tid] is None, "a ticket rated twice"
+            assert self.core.state.tickets[tid].rating == score
+        after = {t.id: t.rating for t in self.core.state.tickets.values()}
+        assert all(after[t] == r for t, r in ratings.items() if r is not None and t in after)
+
     @precondition(lambda self: bool(self.core.state.waiting))
     @rule(data=st.data())
     def cancel(self, data: st.DataObject) -> None:

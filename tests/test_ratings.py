@@ -504,3 +504,28 @@ colour = "red"
                      "ratings: unknown key 'colour'"):
         assert expected in problems, problems
     assert len(err.value.problems) == 6
+
+
+def test_a_window_rating_just_after_a_call_goes_to_the_resident_who_left() -> None:
+    desk = Desk(CONFIG)
+    a, b = desk.issue("sb-card"), desk.issue("sb-card")
+    desk.call(3)  # a served
+    desk.advance(minutes=4)
+    desk.call(3)  # a finished, b called: a rates on the way out, 10 s later
+    desk.advance(seconds=10)
+    reply = desk.run(c.RateTicket(request_id=desk.rid(), window=3, score=2)).reply
+    assert reply["ticket"]["id"] == a["id"]
+    desk.advance(minutes=3)  # b, served for a while now, rates too
+    reply = desk.run(c.RateTicket(request_id=desk.rid(), window=3, score=1)).reply
+    assert reply["ticket"]["id"] == b["id"]
+
+
+def test_a_rating_names_who_served_the_ticket_even_after_a_change_of_staff() -> None:
+    desk = Desk(CONFIG)
+    a = desk.issue("sb-card")
+    desk.call(3)  # s3 serves a
+    desk.run(c.SignIn(request_id=desk.rid(), window=3, staff_id="s1"))  # shift change
+    desk.run(c.RateTicket(request_id=desk.rid(), ticket_id=a["id"], score=5))
+    rated = [ev for ev in desk.log if ev.type == "ticket_rated"]
+    assert rated[-1].staff_id == "s3"
+    assert desk.core.state.tickets[a["id"]].served_by == "s3"

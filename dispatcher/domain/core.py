@@ -442,7 +442,7 @@ class QueueCore:
             business_day=state.business_day,
             number=target.number if target else None,
             service_id=target.service_id if target else None,
-            staff_id=state.windows[n].staff_id,
+            staff_id=target.served_by if target else state.windows[n].staff_id,
         )
         if cmd.ticket_id is not None:
             return [event], _ticket_reply(cmd.ticket_id)
@@ -484,14 +484,27 @@ def answer_again(command: c.Command, first: c.Command, reply: dict[str, Any]) ->
     return Outcome((), reply, repeated=True)
 
 
+RATING_GRACE_S = 30.0  # a rating this soon after a call is the leaving resident's
+
+
 def rating_target(state: QueueState, n: int, now: dt.datetime, attach_min: float
                   ) -> Ticket | None:
     """The ticket a rating from window `n`'s pad is for: the one being served there, else the
-    one it finished last within `attach_min` minutes before `now`, else None."""
+    one it finished last within `attach_min` minutes before `now`, else None. Within
+    RATING_GRACE_S of a call, the resident who just left (finished by that call, not rated
+    yet) is taken before the one called: the new resident has hardly reached the window."""
     window = state.windows[n]
-    if window.current is not None:
-        return state.tickets[window.current]
     since = now - dt.timedelta(minutes=attach_min)
+    current = state.tickets[window.current] if window.current is not None else None
+    if current is not None:
+        called = current.called_at
+        if called is None or (now - called).total_seconds() >= RATING_GRACE_S:
+            return current
+        left = [t for t in state.tickets.values()
+                if t.window == n and t.status is TicketStatus.DONE and t.rating is None
+                and t.finished_at is not None and t.finished_at >= called
+                - dt.timedelta(seconds=1) and t.finished_at >= since]
+        return max(left, key=lambda t: (t.finished_at or since, t.order), default=current)
     finished = [t for t in state.tickets.values()
                 if t.window == n and t.status is TicketStatus.DONE
                 and t.finished_at is not None and t.finished_at >= since]
@@ -609,6 +622,7 @@ def apply_event(state: QueueState, event: e.Event, config: Config) -> None:
             window = state.windows[n]
             window.current = tid
             window.last_called_at = event.at
+            ticket.served_by = window.staff_id
             _record_call(state, ticket, n, event.at, recall=False)
         case e.TicketRecalled(ticket_id=tid, window=n):
             ticket = state.tickets[tid]

@@ -48,6 +48,7 @@ class Ticket:
     print_status: str = "pending"  # pending (not reported yet) | printed | failed
     print_error: str | None = None
     rating: int | None = None  # 好差评 score, 1 (非常满意) … 5 (非常不满意)
+    served_by: str | None = None  # the staff member signed in at the window that called it
 
     @property
     def sort_key(self) -> tuple[dt.datetime, int]:
@@ -76,6 +77,7 @@ class Ticket:
             "print_error": self.print_error,
             "order": self.order,
             "rating": self.rating,
+            "served_by": self.served_by,
         }
 
     @classmethod
@@ -98,7 +100,7 @@ class Ticket:
             finished_at=when("finished_at"), calls=int(d.get("calls", 0)),
             transfers=int(d.get("transfers", 0)), cancel_reason=d.get("cancel_reason"),
             print_status=d.get("print_status", "pending"), print_error=d.get("print_error"),
-            rating=d.get("rating"),
+            rating=d.get("rating"), served_by=d.get("served_by"),
         )
 
 

@@ -79,7 +79,8 @@ class Presence:
         now = self.clock()
         self.bus_reports[device] = (report, now)
         # A report that had gone stale comes back to life too: what is shown changes.
-        if before is None or before[0] != report or _stale(before[1], now):
+        # (the cycle time alone changing is not worth re-rendering every open overview)
+        if before is None or before[0].devices != report.devices or _stale(before[1], now):
             self.version += 1
 
     def bus_devices(self, now: dt.datetime) -> list[BusDeviceStatus]:

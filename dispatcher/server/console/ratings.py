@@ -68,4 +68,5 @@ async def close_task(request: web.Request, session: Session) -> web.Response:
                            outcome if closed else "refused: closed or unknown")
     if not closed:
         raise Refused(409, "task_closed")
+    console.presence.version += 1  # the overview's count and overdue alarm: render again
     return answer(request, f"{ROOT}/ratings", True, TEXTS(lang_of(request), "done"))
