@@ -115,6 +115,17 @@ def build_parser() -> argparse.ArgumentParser:
             action.add_argument("--password-stdin", action="store_true",
                                 help="read the password from standard input (for scripts)")
 
+    appts = sub.add_parser("appointments", help="bookings from the city portal (预约)")
+    appts_sub = appts.add_subparsers(dest="appointments_command", metavar="ACTION",
+                                     required=True)
+    imp = appts_sub.add_parser("import", help="import a portal export (CSV): all rows or none")
+    imp.add_argument("--config", type=Path, default=None,
+                     help="config file (default: the shipped examples/center.toml)")
+    imp.add_argument("--db", type=Path, default=None,
+                     help="the dispatcher's database (default: as qms dispatcher)")
+    imp.add_argument("csv", type=Path, metavar="CSV",
+                     help="code,service_id,date,slot_start,slot_end,name,phone (UTF-8)")
+
     sim = sub.add_parser(
         "simulate", help="replay a day of arrivals through the real calling policy"
     )
@@ -174,6 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return printer_test(config.printer, sample_ticket(config, config.printer),
                             state_dir(path), args.to)
+    if args.command == "appointments":
+        from qms.appointments import appointments_command
+
+        return appointments_command(config, path, args)
     if args.command == "account":
         from qms.accounts import account_command
 

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from base.config import ConfigError, Validator
+from dispatcher.domain.appointments import AppointmentSettings
 from dispatcher.domain.calendar import add_working_days
 
 ROLES = ("kiosk", "caller", "display", "admin")
@@ -150,6 +151,7 @@ class Config:
     green_channel: GreenChannel = GreenChannel()
     devices: tuple[Device, ...] = ()
     ratings: Ratings = Ratings()
+    appointments: AppointmentSettings = field(default_factory=AppointmentSettings)
     services: Mapping[str, Service] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -174,7 +176,7 @@ class Config:
 
 
 SECTIONS = ("center", "policy", "green_channel", "departments", "windows", "staff", "devices",
-            "ratings")
+            "ratings", "appointments")
 
 
 def read_center_config(v: Validator, data: Mapping[str, Any]) -> Config | None:
@@ -189,6 +191,7 @@ def read_center_config(v: Validator, data: Mapping[str, Any]) -> Config | None:
     green = _green_channel(v, v.table(data, "green_channel", ""), services)
     devices = _devices(v, v.array_of_tables(data, "devices", ""), {w.number for w in windows})
     ratings = _ratings(v, v.table(data, "ratings", ""))
+    appointments = _appointments(v, v.table(data, "appointments", ""), services, ratings)
     if not departments:
         v.err("departments", "at least one department with services is required")
     if not windows:
@@ -208,6 +211,7 @@ def read_center_config(v: Validator, data: Mapping[str, Any]) -> Config | None:
         green_channel=green,
         devices=tuple(devices),
         ratings=ratings,
+        appointments=appointments,
     )
 
 
@@ -411,6 +415,47 @@ def _green_channel(v: Validator, data: Mapping[str, Any], services: Mapping[str,
             else:
                 schedule.append(TimeRange(frozenset(days), start, end))
     return GreenChannel(tuple(service_ids), max_wait or 0, tuple(schedule))
+
+
+def _appointments(v: Validator, data: Mapping[str, Any], services: Mapping[str, Service],
+                  ratings: Ratings) -> AppointmentSettings:
+    """[appointments]; the working-day calendar is the one of [ratings]."""
+    where = "appointments."
+    d = AppointmentSettings()
+    v.unknown_keys(data, ("hours", "slot_min", "capacity", "bookable", "check_in_before_min",
+                          "retention_days"), where)
+    hours: list[tuple[dt.time, dt.time]] = []
+    raw = data.get("hours", [f"{a:%H:%M}-{b:%H:%M}" for a, b in d.hours])
+    if not isinstance(raw, list) or not raw:
+        v.err(where + "hours", 'must be a list of spans like "09:00-11:30"')
+        raw = []
+    for i, span in enumerate(raw):
+        parts = span.split("-") if isinstance(span, str) else []
+        times = [v.clock_time(p, f"{where}hours[{i}]") for p in parts] if len(parts) == 2 \
+            else None
+        if times is None:
+            v.err(f"{where}hours[{i}]", f'must be a span like "09:00-11:30", not {span!r}')
+        elif times[0] is not None and times[1] is not None:
+            if times[0] >= times[1]:
+                v.err(f"{where}hours[{i}]", f"{span} ends before it starts")
+            else:
+                hours.append((times[0], times[1]))
+    slot = v.integer(data, "slot_min", where, default=d.slot_min, minimum=5, maximum=240)
+    capacity = v.integer(data, "capacity", where, default=d.capacity, minimum=1, maximum=1000)
+    bookable = v.strings(data, "bookable", where) if "bookable" in data else ()
+    for sid in bookable:
+        if sid not in services:
+            v.err(where + "bookable", f"unknown business {sid!r}")
+    before = v.integer(data, "check_in_before_min", where, default=d.check_in_before_min,
+                       minimum=0, maximum=240)
+    keep = v.integer(data, "retention_days", where, default=d.retention_days, minimum=1,
+                     maximum=3650)
+    return AppointmentSettings(
+        hours=tuple(sorted(hours)) or d.hours, slot_min=slot or d.slot_min,
+        capacity=capacity or d.capacity, bookable=tuple(bookable),
+        check_in_before_min=d.check_in_before_min if before is None else before,
+        retention_days=keep or d.retention_days,
+        holidays=ratings.holidays, workdays=ratings.workdays)
 
 
 def _ratings(v: Validator, data: Mapping[str, Any]) -> Ratings:

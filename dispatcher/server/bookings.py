@@ -1,0 +1,130 @@
+"""The bookings' table (`appointments`) in the dispatcher's database, on a connection of its
+own: `qms appointments import` works while the dispatcher runs. An import is one transaction:
+every row or none. Names and phone numbers are personal data: never logged here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dispatcher.domain.appointments import Booking
+from dispatcher.server.store import set_pragmas
+
+SCHEMA = """CREATE TABLE IF NOT EXISTS appointments (
+    code TEXT PRIMARY KEY,
+    service_id TEXT NOT NULL,
+    date TEXT NOT NULL,
+    slot_start TEXT NOT NULL,
+    slot_end TEXT NOT NULL,
+    name TEXT,
+    phone TEXT,
+    status TEXT NOT NULL,
+    ticket_id TEXT,
+    followup TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+)"""
+INDEX = "CREATE INDEX IF NOT EXISTS appointments_by_date ON appointments(date, slot_start)"
+COLUMNS = ("code", "service_id", "date", "slot_start", "slot_end", "name", "phone", "status",
+           "ticket_id", "followup")
+
+
+@dataclass(frozen=True)
+class Imported:
+    added: int
+    updated: int
+    unchanged: int
+
+
+def _booking(row: tuple[Any, ...]) -> Booking:
+    d = dict(zip(COLUMNS, row, strict=True))
+    return Booking(
+        code=d["code"], service_id=d["service_id"], date=dt.date.fromisoformat(d["date"]),
+        slot_start=dt.time.fromisoformat(d["slot_start"]),
+        slot_end=dt.time.fromisoformat(d["slot_end"]), name=d["name"], phone=d["phone"],
+        status=d["status"], ticket_id=d["ticket_id"],
+        followup=json.loads(d["followup"]) if d["followup"] else None)
+
+
+class BookingStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                               timeout=30)
+        self._conn = set_pragmas(conn, self.path)
+        self._lock = threading.Lock()
+        with self._tx():
+            self._conn.execute(SCHEMA)
+            self._conn.execute(INDEX)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[None]:
+        """One write transaction under the lock; rolled back on any error."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+
+    def _select(self, where: str = "", params: Iterable[Any] = ()) -> list[Booking]:
+        sql = f"SELECT {', '.join(COLUMNS)} FROM appointments {where} ORDER BY date, " \
+              "slot_start, code"
+        with self._lock:
+            rows = self._conn.execute(sql, tuple(params)).fetchall()
+        return [_booking(r) for r in rows]
+
+    def all(self) -> dict[str, Booking]:
+        """Every booking by code (for an import's checks: capacity, changes)."""
+        return {b.code: b for b in self._select()}
+
+    def on(self, day: dt.date) -> list[Booking]:
+        return self._select("WHERE date = ?", (day.isoformat(),))
+
+    def get(self, code: str) -> Booking | None:
+        found = self._select("WHERE code = ?", (code,))
+        return found[0] if found else None
+
+    def import_bookings(self, bookings: list[Booking], at: dt.datetime) -> Imported:
+        """Store checked bookings in one transaction. A known code with the same fields
+        changes nothing; with other fields it is updated (a cancelled one booked again)."""
+        added = updated = 0
+        now = at.isoformat()
+        with self._tx():
+            for b in bookings:
+                row = self._conn.execute(
+                    f"SELECT {', '.join(COLUMNS)} FROM appointments WHERE code = ?",
+                    (b.code,)).fetchone()
+                fields = (b.service_id, b.date.isoformat(), b.slot_start.strftime("%H:%M"),
+                          b.slot_end.strftime("%H:%M"), b.name, b.phone)
+                if row is None:
+                    self._conn.execute(
+                        "INSERT INTO appointments(code, service_id, date, slot_start, slot_end,"
+                        " name, phone, status, created_at, updated_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, 'booked', ?, ?)",
+                        (b.code, *fields, now, now))
+                    added += 1
+                elif not _booking(row).same_booking(b):
+                    old = _booking(row)
+                    status = "booked" if old.status == "cancelled" else old.status
+                    self._conn.execute(
+                        "UPDATE appointments SET service_id = ?, date = ?, slot_start = ?,"
+                        " slot_end = ?, name = ?, phone = ?, status = ?, updated_at = ?"
+                        " WHERE code = ?", (*fields, status, now, b.code))
+                    updated += 1
+        return Imported(added, updated, len(bookings) - added - updated)

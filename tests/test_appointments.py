@@ -1,0 +1,232 @@
+"""Appointments (预约), first part: the portal's bookings validated and imported (every row or
+none, again changing nothing), the check-in window at its edges, personal data masked."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from base.config import ConfigError
+from dispatcher.domain.appointments import (
+    AppointmentSettings,
+    Booking,
+    check_in_problem,
+    mask_name,
+    mask_phone,
+    parse_csv,
+)
+from dispatcher.server.bookings import BookingStore
+from qms.cli import main
+from qms.config import parse_config
+
+from .helpers import MONDAY_9, SHANGHAI, SMALL_TOML, small_config
+
+CONFIG = small_config()
+SETTINGS = CONFIG.appointments
+HEADER = "code,service_id,date,slot_start,slot_end,name,phone\n"
+MONDAY = MONDAY_9.date()  # 2026-11-30
+
+
+def rows(*lines: str) -> str:
+    return HEADER + "".join(line + "\n" for line in lines)
+
+
+GOOD = rows("YY0001,sb-card,2026-11-30,09:00,09:30,张三,13800138000",
+            "YY0002,zf-lianzu,2026-11-30,10:00,10:30,李四,021-64001234",
+            "YY0003,sb-card,2026-12-01,13:30,14:00,,")
+
+
+def test_default_slots_are_half_hours_in_the_morning_and_afternoon() -> None:
+    slots = AppointmentSettings().slots()
+    assert slots[0] == (dt.time(9, 0), dt.time(9, 30))
+    assert slots[-1] == (dt.time(16, 0), dt.time(16, 30))
+    assert len(slots) == 11  # 09:00–11:30 and 13:30–16:30
+
+
+def test_a_good_export_parses_into_bookings() -> None:
+    bookings, problems = parse_csv(GOOD, CONFIG.services, SETTINGS, {})
+    assert problems == []
+    assert [b.code for b in bookings] == ["YY0001", "YY0002", "YY0003"]
+    assert bookings[2].name is None and bookings[2].phone is None
+
+
+def test_every_kind_of_bad_row_is_named_with_its_line_and_nothing_is_taken() -> None:
+    text = rows(
+        "YY0001,sb-card,2026-11-30,09:00,09:30,张三,13800138000",  # line 2: good
+        "x,sb-card,2026-11-30,09:00,09:30,,",  # 3: code
+        "YY0004,nope,2026-11-30,09:00,09:30,,",  # 4: business
+        "YY0005,sb-card,2026-13-01,09:00,09:30,,",  # 5: date
+        "YY0006,sb-card,2026-11-30,9am,09:30,,",  # 6: time
+        "YY0007,sb-card,2026-11-29,09:00,09:30,,",  # 7: a Sunday
+        "YY0008,sb-card,2026-11-30,09:10,09:40,,",  # 8: not a slot
+        "YY0009,sb-card,2026-11-30,12:00,12:30,,",  # 9: lunch: not offered
+        "YY0010,sb-card,2026-11-30,09:00,09:30,,12345",  # 10: phone
+        "YY0001,sb-card,2026-11-30,09:30,10:00,,",  # 11: code again
+        "YY0011,sb-card,2026-11-30,09:00,09:30," + "名" * 41 + ",",  # 12: name too long
+    )
+    bookings, problems = parse_csv(text, CONFIG.services, SETTINGS, {})
+    assert bookings == []
+    text_of = "\n".join(problems)
+    for line, what in [(3, "code"), (4, "unknown business"), (5, "YYYY-MM-DD"),
+                       (6, "HH:MM"), (7, "not a working day"), (8, "not offered"),
+                       (9, "not offered"), (10, "phone"), (11, "already on line 2"),
+                       (12, "name")]:
+        assert any(p.startswith(f"line {line}:") and what in p for p in problems), \
+            (line, what, text_of)
+    assert not any(p.startswith("line 2:") for p in problems)
+
+
+def test_a_wrong_header_is_refused() -> None:
+    _, problems = parse_csv("code,service,date\nA,b,c\n", CONFIG.services, SETTINGS, {})
+    assert problems and problems[0].startswith("line 1:")
+
+
+def test_capacity_of_a_slot_counts_stored_and_new_bookings_but_not_cancelled_ones() -> None:
+    settings = AppointmentSettings(capacity=2)
+    stored = {
+        "OLD001": Booking("OLD001", "sb-card", MONDAY, dt.time(9), dt.time(9, 30)),
+        "OLD002": Booking("OLD002", "sb-card", MONDAY, dt.time(9), dt.time(9, 30),
+                          status="cancelled"),
+    }
+    one_more = rows("NEW001,sb-card,2026-11-30,09:00,09:30,,")
+    assert parse_csv(one_more, CONFIG.services, settings, stored)[1] == []
+    two_more = one_more + "NEW002,sb-card,2026-11-30,09:00,09:30,,\n"
+    _, problems = parse_csv(two_more, CONFIG.services, settings, stored)
+    assert any("capacity 2" in p for p in problems)
+    # Moving a stored booking out of the slot makes room.
+    moved = two_more + "OLD001,sb-card,2026-11-30,09:30,10:00,,\n"
+    assert parse_csv(moved, CONFIG.services, settings, stored)[1] == []
+
+
+def test_a_booking_already_checked_in_cannot_be_moved_by_an_import() -> None:
+    stored = {"YY0001": Booking("YY0001", "sb-card", MONDAY, dt.time(9), dt.time(9, 30),
+                                name="张三", phone="13800138000", status="checked_in")}
+    moved = rows("YY0001,sb-card,2026-11-30,10:00,10:30,张三,13800138000")
+    _, problems = parse_csv(moved, CONFIG.services, SETTINGS, stored)
+    assert problems == ["line 2: booking YY0001 is checked_in already: it cannot change"]
+    same = rows("YY0001,sb-card,2026-11-30,09:00,09:30,张三,13800138000")
+    assert parse_csv(same, CONFIG.services, SETTINGS, stored)[1] == []
+
+
+def test_only_bookable_businesses_take_bookings() -> None:
+    settings = AppointmentSettings(bookable=("zf-lianzu",))
+    _, problems = parse_csv(GOOD, CONFIG.services, settings, {})
+    assert problems[0] == "line 2: business 'sb-card' takes no bookings"
+
+
+@pytest.mark.parametrize(("now", "problem"), [
+    (dt.datetime(2026, 11, 30, 8, 59, 59, tzinfo=SHANGHAI), "appointment_too_early"),
+    (dt.datetime(2026, 11, 30, 9, 0, 0, tzinfo=SHANGHAI), None),  # 30 min before 09:30
+    (dt.datetime(2026, 11, 30, 9, 59, 59, tzinfo=SHANGHAI), None),  # the slot's last second
+    (dt.datetime(2026, 11, 30, 10, 0, 0, tzinfo=SHANGHAI), "appointment_too_late"),
+    (dt.datetime(2026, 12, 1, 9, 30, tzinfo=SHANGHAI), "appointment_not_today"),
+    (dt.datetime(2026, 11, 30, 1, 30, tzinfo=dt.UTC), None),  # 09:30 in Shanghai
+])
+def test_check_in_opens_30_min_before_the_slot_and_closes_at_its_end(
+        now: dt.datetime, problem: str | None) -> None:
+    booking = Booking("YY0001", "sb-card", MONDAY, dt.time(9, 30), dt.time(10, 0))
+    found = check_in_problem(booking, now, SHANGHAI, SETTINGS)
+    assert (found[0] if found else None) == problem
+
+
+def test_check_in_says_when_it_opens_or_closed() -> None:
+    booking = Booking("YY0001", "sb-card", MONDAY, dt.time(9, 30), dt.time(10, 0))
+    early = check_in_problem(booking, dt.datetime(2026, 11, 30, 8, 0, tzinfo=SHANGHAI),
+                             SHANGHAI, SETTINGS)
+    assert early is not None and "09:00" in early[1]
+    late = check_in_problem(booking, dt.datetime(2026, 11, 30, 11, 0, tzinfo=SHANGHAI),
+                            SHANGHAI, SETTINGS)
+    assert late is not None and "10:00" in late[1]
+
+
+def test_unknown_and_cancelled_codes_do_not_check_in() -> None:
+    now = dt.datetime(2026, 11, 30, 9, 40, tzinfo=SHANGHAI)
+    assert check_in_problem(None, now, SHANGHAI, SETTINGS)[0] == "unknown_appointment"  # type: ignore[index]
+    cancelled = Booking("YY0001", "sb-card", MONDAY, dt.time(9, 30), dt.time(10, 0),
+                        status="cancelled")
+    assert check_in_problem(cancelled, now, SHANGHAI, SETTINGS)[0] == "appointment_cancelled"  # type: ignore[index]
+
+
+def test_names_and_phones_are_masked() -> None:
+    assert mask_phone("13800138000") == "138****8000"
+    assert mask_phone("021-64001234") == "021****1234"
+    assert mask_name("张三") == "张*" and mask_name("欧阳娜娜") == "欧***"
+    booking = Booking("YY0001", "sb-card", MONDAY, dt.time(9), dt.time(9, 30), "张三",
+                      "13800138000")
+    shown = booking.to_dict()
+    assert shown["phone"] == "138****8000" and shown["name"] == "张*"
+    assert booking.to_dict(masked=False)["phone"] == "13800138000"
+
+
+# -- the command line and the store -----------------------------------------------------------
+
+
+def _config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "center.toml"
+    path.write_text(SMALL_TOML.replace("POLICY", "short_threshold = 2"), encoding="utf-8")
+    return path
+
+
+def test_import_stores_every_row_and_again_changes_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config, db, csv = _config_file(tmp_path), tmp_path / "qms.db", tmp_path / "b.csv"
+    csv.write_text(GOOD, encoding="utf-8")
+    assert main(["appointments", "import", "--config", str(config), "--db", str(db),
+                 str(csv)]) == 0
+    assert "imported 3 (3 new, 0 changed, 0 unchanged)" in capsys.readouterr().out
+    assert main(["appointments", "import", "--config", str(config), "--db", str(db),
+                 str(csv)]) == 0
+    assert "(0 new, 0 changed, 3 unchanged)" in capsys.readouterr().out
+    csv.write_text(GOOD.replace("09:00,09:30,张三", "09:30,10:00,张三"), encoding="utf-8")
+    assert main(["appointments", "import", "--config", str(config), "--db", str(db),
+                 str(csv)]) == 0
+    assert "(0 new, 1 changed, 2 unchanged)" in capsys.readouterr().out
+    store = BookingStore(db)
+    try:
+        moved = store.get("YY0001")
+        assert moved is not None and moved.slot_start == dt.time(9, 30)
+        assert [b.code for b in store.on(MONDAY)] == ["YY0001", "YY0002"]
+    finally:
+        store.close()
+
+
+def test_a_file_with_one_bad_row_imports_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config, db, csv = _config_file(tmp_path), tmp_path / "qms.db", tmp_path / "b.csv"
+    csv.write_text(GOOD + "YY0009,nope,2026-11-30,09:00,09:30,,\n", encoding="utf-8")
+    assert main(["appointments", "import", "--config", str(config), "--db", str(db),
+                 str(csv)]) == 2
+    err = capsys.readouterr().err
+    assert "line 5: unknown business 'nope'" in err and "nothing imported" in err
+    store = BookingStore(db)
+    try:
+        assert store.all() == {}
+    finally:
+        store.close()
+
+
+def test_an_export_that_is_not_utf8_is_refused(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    config, csv = _config_file(tmp_path), tmp_path / "b.csv"
+    csv.write_bytes(GOOD.encode("gb18030"))
+    assert main(["appointments", "import", "--config", str(config), "--db",
+                 str(tmp_path / "q.db"), str(csv)]) == 2
+    assert "not UTF-8" in capsys.readouterr().err
+
+
+def test_the_appointments_section_reports_every_problem() -> None:
+    text = SMALL_TOML.replace("POLICY", "short_threshold = 2") + '''
+[appointments]
+hours = ["11:00-09:00", "lunch"]
+slot_min = 1
+capacity = 0
+bookable = ["nope"]
+color = "red"
+'''
+    with pytest.raises(ConfigError) as err:
+        parse_config(text)
+    problems = "\n".join(err.value.problems)
+    for where in ("hours[0]", "hours[1]", "slot_min", "capacity", "bookable", "color"):
+        assert where in problems, problems
