@@ -38,6 +38,7 @@ class ErrorCode(StrEnum):
     APPOINTMENT_TOO_EARLY = "appointment_too_early"
     APPOINTMENT_TOO_LATE = "appointment_too_late"
     APPOINTMENT_CANCELLED = "appointment_cancelled"
+    APPOINTMENT_OTHER_BUSINESS = "appointment_other_business"
     UNAVAILABLE = "unavailable"  # the dispatcher is stopping or its database failed
     ISSUING_CLOSED = "issuing_closed"  # a manager closed ticket issuing for today
     UNKNOWN_DEVICE = "unknown_device"  # no such device (e.g. kiosk) in the config
@@ -79,6 +80,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.APPOINTMENT_TOO_EARLY: 422,
     ErrorCode.APPOINTMENT_TOO_LATE: 422,
     ErrorCode.APPOINTMENT_CANCELLED: 422,
+    ErrorCode.APPOINTMENT_OTHER_BUSINESS: 422,
     ErrorCode.UNAVAILABLE: 503,
 }
 

@@ -4,7 +4,9 @@ none, again changing nothing), the check-in window at its edges, personal data m
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +23,8 @@ from dispatcher.server.bookings import BookingStore
 from qms.cli import main
 from qms.config import parse_config
 
-from .helpers import MONDAY_9, SHANGHAI, SMALL_TOML, small_config
+from .helpers import HALL, KIOSK, MONDAY_9, SHANGHAI, SMALL_TOML, small_config
+from .live import LiveDispatcher
 
 CONFIG = small_config()
 SETTINGS = CONFIG.appointments
@@ -230,3 +233,77 @@ color = "red"
     problems = "\n".join(err.value.problems)
     for where in ("hours[0]", "hours[1]", "slot_min", "capacity", "bookable", "color"):
         assert where in problems, problems
+
+
+# -- check-in at the kiosk (POST /tickets with the code) --------------------------------------
+
+
+@pytest.fixture
+def booked(tmp_path: Path) -> Iterator[LiveDispatcher]:
+    store = BookingStore(tmp_path / "qms.db")
+    bookings, problems = parse_csv(rows(
+        "YY0001,sb-card,2026-11-30,09:00,09:30,张三,13800138000",
+        "YY0002,sb-card,2026-11-30,09:30,10:00,,",
+        "YY0003,sb-card,2026-12-01,09:00,09:30,,",
+        "YY0004,sb-card,2026-11-30,10:00,10:30,,"), CONFIG.services, SETTINGS, {})
+    assert problems == []
+    store.import_bookings(bookings, MONDAY_9)
+    store.close()
+    live = LiveDispatcher(CONFIG, tmp_path / "qms.db").start()  # clock: Monday 09:00
+    yield live
+    live.stop()
+
+
+def check_in(live: Any, code: str, rid: str, **extra: Any) -> tuple[int, Any]:
+    status, body = live.call("POST", "/tickets", {"request_id": rid, "appointment_code": code,
+                                                  **extra}, KIOSK)
+    return int(status), body
+
+
+def test_a_booking_in_its_window_checks_in_once_and_again_gets_the_same_ticket(
+        booked: Any) -> None:
+    status, body = check_in(booked, "YY0001", "k1")
+    assert status == 201, body
+    ticket = body["ticket"]
+    assert ticket["service_id"] == "sb-card" and ticket["appointment_code"] == "YY0001"
+    assert ticket["appointment"]["slot_start"].startswith("2026-11-30T09:00")
+    status, again = check_in(booked, "YY0001", "k2")  # pressed again: a reprint
+    assert status == 200 and again["ticket"]["id"] == ticket["id"]
+    _, state = booked.call("GET", "/state", token=HALL)
+    assert [t["id"] for t in state["waiting"]] == [ticket["id"]]
+    store = BookingStore(booked.db)
+    try:
+        stored = store.get("YY0001")
+        assert stored is not None and stored.status == "checked_in"
+        assert stored.ticket_id == ticket["id"]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(("code", "error"), [
+    ("YY0009", "unknown_appointment"), ("YY0003", "appointment_not_today"),
+    ("YY0004", "appointment_too_early"),
+])
+def test_a_code_that_cannot_check_in_now_is_refused_and_issues_nothing(
+        booked: Any, code: str, error: str) -> None:
+    status, body = check_in(booked, code, f"r-{code}")
+    assert status == 422 and body["error"]["code"] == error, body
+    _, state = booked.call("GET", "/state", token=HALL)
+    assert state["waiting"] == []
+
+
+def test_check_in_after_the_slot_ended_is_too_late(booked: Any) -> None:
+    booked.clock.advance(30 * 60)  # 09:30: YY0001's slot is over
+    status, body = check_in(booked, "YY0001", "late")
+    assert status == 422 and body["error"]["code"] == "appointment_too_late"
+    assert "09:30" in body["error"]["message"]
+
+
+def test_check_in_with_another_business_is_refused(booked: Any) -> None:
+    status, body = check_in(booked, "YY0001", "other", service_id="yb-dabing")
+    assert status == 422 and body["error"]["code"] == "appointment_other_business"
+
+
+def test_a_ticket_without_business_or_code_names_no_business(booked: Any) -> None:
+    status, body = booked.call("POST", "/tickets", {"request_id": "none"}, KIOSK)
+    assert (status, body["error"]["code"]) == (422, "unknown_service"), body

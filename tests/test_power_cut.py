@@ -341,6 +341,7 @@ def test_a_version_1_database_migrates_whole_or_not_at_all_under_power_cuts(
     conn = disk.connect(path)  # back to schema 1, as the previous qms left it
     conn.execute("BEGIN")
     conn.execute("DROP INDEX tickets_by_day")
+    conn.execute("DROP TABLE appointments")  # (schema 4; its index goes with it)
     for statement in V1_INDEXES.values():
         conn.execute(statement)
     conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
@@ -376,11 +377,11 @@ def test_a_version_1_database_migrates_whole_or_not_at_all_under_power_cuts(
             core.state.tickets, key=lambda tid: (core.state.tickets[tid].issued_at, tid))
     finally:
         store.close()
-    assert schema() == ("3", {"tickets_by_day"}, 4096)
+    assert schema() == ("4", {"tickets_by_day", "appointments_by_date"}, 4096)
     assert cut > 10, "the migration should have been cut at each of its writes and syncs"
 
     conn = disk.connect(path)
-    conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    conn.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
     conn.close()
-    with pytest.raises(StoreError, match="schema version 4"):
+    with pytest.raises(StoreError, match="schema version 5"):
         Store(path, connect=disk.connect)

@@ -439,6 +439,7 @@ def test_a_database_of_schema_2_gains_the_rating_tables(tmp_path: Path) -> None:
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("DROP TABLE ratings")
     conn.execute("DROP TABLE rating_tasks")
+    conn.execute("DROP TABLE appointments")
     conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     conn.close()
     store = Store(db)
@@ -449,7 +450,8 @@ def test_a_database_of_schema_2_gains_the_rating_tables(tmp_path: Path) -> None:
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() \
-            == ("3",)
+            == ("4",)
+        assert conn.execute("SELECT COUNT(*) FROM appointments").fetchone() == (0,)
     finally:
         conn.close()
 

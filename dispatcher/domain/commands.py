@@ -26,6 +26,10 @@ class IssueTicket(Command):
     service_id: str
     sign_language: bool = False
     appointment_code: str | None = None
+    # A check-in: the booked slot, ISO 8601 with offset (the dispatcher found the booking and
+    # checked that its check-in window is open).
+    appointment_start: str | None = None
+    appointment_end: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

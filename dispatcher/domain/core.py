@@ -368,12 +368,20 @@ class QueueCore:
         self, state: QueueState, cmd: c.IssueTicket, now: dt.datetime
     ) -> tuple[list[e.Event], Any]:
         service = self.config.services[cmd.service_id]
+        start = end = None
+        if cmd.appointment_code:
+            checked_in = next((t for t in state.tickets.values()
+                               if t.appointment_code == cmd.appointment_code), None)
+            if checked_in is not None:  # the same booking again: its ticket, never a second
+                tid = checked_in.id
+                return [], lambda s: {"ticket": s.tickets[tid].to_dict(), "checked_in": True}
+            if not cmd.appointment_start or not cmd.appointment_end:
+                raise CommandError("unknown_appointment",
+                                   f"no appointment with code {cmd.appointment_code!r}")
+            start = dt.datetime.fromisoformat(cmd.appointment_start)
+            end = dt.datetime.fromisoformat(cmd.appointment_end)
         if not state.issuing_open:
             raise CommandError("issuing_closed", "ticket issuing has been closed for today")
-        if cmd.appointment_code:
-            # Appointments (预约) are not imported yet, so no booking code can be valid.
-            raise CommandError("unknown_appointment",
-                               f"no appointment with code {cmd.appointment_code!r}")
         if not serving_windows(self.config, state, service.id):
             raise CommandError("cannot_serve", f"no window can serve {service.name} today")
         assert state.business_day is not None
@@ -384,7 +392,8 @@ class QueueCore:
             at=now, request_id=cmd.request_id, ticket_id=ticket_id, number=number,
             service_id=service.id, business_day=state.business_day,
             order=state.issued_total + 1, sign_language=bool(cmd.sign_language),
-            appointment_code=cmd.appointment_code,
+            appointment_code=cmd.appointment_code, appointment_start=start,
+            appointment_end=end,
         )
         config = self.config
 
@@ -607,6 +616,8 @@ def apply_event(state: QueueState, event: e.Event, config: Config) -> None:
                 id=event.ticket_id, number=event.number, service_id=event.service_id,
                 business_day=event.business_day, issued_at=event.at, order=event.order,
                 sign_language=event.sign_language, appointment_code=event.appointment_code,
+                appointment_start=event.appointment_start,
+                appointment_end=event.appointment_end,
             )
             state.tickets[ticket.id] = ticket
             state.issued_total = max(state.issued_total, event.order)

@@ -46,6 +46,8 @@ class TicketIssued(Event):
     order: int
     sign_language: bool = False
     appointment_code: str | None = None
+    appointment_start: dt.datetime | None = None  # the booked slot (a checked-in appointment)
+    appointment_end: dt.datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -207,7 +209,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         if f.name not in data:
             continue
         value = data[f.name]
-        if isinstance(value, str) and f.type in ("dt.datetime",):
+        if isinstance(value, str) and f.type in ("dt.datetime", "dt.datetime | None"):
             value = dt.datetime.fromisoformat(value)
         elif isinstance(value, str) and f.type in ("dt.date",):
             value = dt.date.fromisoformat(value)

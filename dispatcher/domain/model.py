@@ -38,6 +38,8 @@ class Ticket:
     status: TicketStatus = TicketStatus.WAITING
     sign_language: bool = False
     appointment_code: str | None = None
+    appointment_start: dt.datetime | None = None  # the booked slot of a checked-in booking
+    appointment_end: dt.datetime | None = None
     window: int | None = None  # the window serving (or that served) it
     target_window: int | None = None  # reserved for this window by a transfer
     called_at: dt.datetime | None = None
@@ -66,6 +68,11 @@ class Ticket:
             "sign_language": self.sign_language,
             "business_day": self.business_day.isoformat(),
             "appointment_code": self.appointment_code,
+            "appointment": {
+                "code": self.appointment_code,
+                "slot_start": self.appointment_start.isoformat(),
+                "slot_end": self.appointment_end.isoformat() if self.appointment_end else None,
+            } if self.appointment_code and self.appointment_start else None,
             "window": self.window,
             "target_window": self.target_window,
             "called_at": self.called_at.isoformat() if self.called_at else None,
@@ -96,12 +103,19 @@ class Ticket:
             order=int(d.get("order", 0)), status=TicketStatus(d["status"]),
             sign_language=bool(d.get("sign_language")),
             appointment_code=d.get("appointment_code"), window=d.get("window"),
+            appointment_start=_slot(d, "slot_start"), appointment_end=_slot(d, "slot_end"),
             target_window=d.get("target_window"), called_at=when("called_at"),
             finished_at=when("finished_at"), calls=int(d.get("calls", 0)),
             transfers=int(d.get("transfers", 0)), cancel_reason=d.get("cancel_reason"),
             print_status=d.get("print_status", "pending"), print_error=d.get("print_error"),
             rating=d.get("rating"), served_by=d.get("served_by"),
         )
+
+
+def _slot(d: dict[str, Any], key: str) -> dt.datetime | None:
+    appointment = d.get("appointment") or {}
+    value = appointment.get(key)
+    return dt.datetime.fromisoformat(value) if value else None
 
 
 @dataclass

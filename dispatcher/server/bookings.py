@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -16,25 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from dispatcher.domain.appointments import Booking
-from dispatcher.server.store import set_pragmas
-
-SCHEMA = """CREATE TABLE IF NOT EXISTS appointments (
-    code TEXT PRIMARY KEY,
-    service_id TEXT NOT NULL,
-    date TEXT NOT NULL,
-    slot_start TEXT NOT NULL,
-    slot_end TEXT NOT NULL,
-    name TEXT,
-    phone TEXT,
-    status TEXT NOT NULL,
-    ticket_id TEXT,
-    followup TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-)"""
-INDEX = "CREATE INDEX IF NOT EXISTS appointments_by_date ON appointments(date, slot_start)"
-COLUMNS = ("code", "service_id", "date", "slot_start", "slot_end", "name", "phone", "status",
-           "ticket_id", "followup")
+from dispatcher.server.store import (
+    APPOINTMENTS_INDEX,
+    APPOINTMENTS_TABLE,
+    BOOKING_COLUMNS,
+    booking_of,
+    set_pragmas,
+)
 
 
 @dataclass(frozen=True)
@@ -42,16 +29,6 @@ class Imported:
     added: int
     updated: int
     unchanged: int
-
-
-def _booking(row: tuple[Any, ...]) -> Booking:
-    d = dict(zip(COLUMNS, row, strict=True))
-    return Booking(
-        code=d["code"], service_id=d["service_id"], date=dt.date.fromisoformat(d["date"]),
-        slot_start=dt.time.fromisoformat(d["slot_start"]),
-        slot_end=dt.time.fromisoformat(d["slot_end"]), name=d["name"], phone=d["phone"],
-        status=d["status"], ticket_id=d["ticket_id"],
-        followup=json.loads(d["followup"]) if d["followup"] else None)
 
 
 class BookingStore:
@@ -63,8 +40,8 @@ class BookingStore:
         self._conn = set_pragmas(conn, self.path)
         self._lock = threading.Lock()
         with self._tx():
-            self._conn.execute(SCHEMA)
-            self._conn.execute(INDEX)
+            self._conn.execute(APPOINTMENTS_TABLE)
+            self._conn.execute(APPOINTMENTS_INDEX)
 
     def close(self) -> None:
         self._conn.close()
@@ -83,11 +60,11 @@ class BookingStore:
                 raise
 
     def _select(self, where: str = "", params: Iterable[Any] = ()) -> list[Booking]:
-        sql = f"SELECT {', '.join(COLUMNS)} FROM appointments {where} ORDER BY date, " \
+        sql = f"SELECT {', '.join(BOOKING_COLUMNS)} FROM appointments {where} ORDER BY date, " \
               "slot_start, code"
         with self._lock:
             rows = self._conn.execute(sql, tuple(params)).fetchall()
-        return [_booking(r) for r in rows]
+        return [booking_of(r) for r in rows]
 
     def all(self) -> dict[str, Booking]:
         """Every booking by code (for an import's checks: capacity, changes)."""
@@ -108,7 +85,7 @@ class BookingStore:
         with self._tx():
             for b in bookings:
                 row = self._conn.execute(
-                    f"SELECT {', '.join(COLUMNS)} FROM appointments WHERE code = ?",
+                    f"SELECT {', '.join(BOOKING_COLUMNS)} FROM appointments WHERE code = ?",
                     (b.code,)).fetchone()
                 fields = (b.service_id, b.date.isoformat(), b.slot_start.strftime("%H:%M"),
                           b.slot_end.strftime("%H:%M"), b.name, b.phone)
@@ -119,8 +96,8 @@ class BookingStore:
                         " VALUES (?, ?, ?, ?, ?, ?, ?, 'booked', ?, ?)",
                         (b.code, *fields, now, now))
                     added += 1
-                elif not _booking(row).same_booking(b):
-                    old = _booking(row)
+                elif not booking_of(row).same_booking(b):
+                    old = booking_of(row)
                     status = "booked" if old.status == "cancelled" else old.status
                     self._conn.execute(
                         "UPDATE appointments SET service_id = ?, date = ?, slot_start = ?,"

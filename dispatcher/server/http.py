@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import hmac
 import ipaddress
 import json
@@ -27,6 +28,7 @@ from msgspec import UNSET
 from base.errors import ErrorCode, QmsError
 from dispatcher import __version__
 from dispatcher.domain import commands as c
+from dispatcher.domain.appointments import check_in_problem
 from dispatcher.domain.config import Config, Device
 from dispatcher.server import schema as s
 from dispatcher.server.openapi import openapi_document
@@ -278,11 +280,45 @@ async def run(request: web.Request, command: c.Command, device: Device,
 async def issue_ticket(request: web.Request) -> web.Response:
     device = authorize(request, ("kiosk",))
     body = await read_body(request, s.IssueTicketRequest)
+    if body.appointment_code:
+        return await check_in(request, device, body, body.appointment_code)
+    if body.service_id is None:
+        raise ApiError(ErrorCode.UNKNOWN_SERVICE,
+                       "name the business (`service_id`) or check in (`appointment_code`)")
     command = c.IssueTicket(
         request_id=body.request_id, service_id=body.service_id,
-        sign_language=bool(body.sign_language), appointment_code=body.appointment_code,
+        sign_language=bool(body.sign_language),
     )
     return await run(request, command, device, status=201)
+
+
+async def check_in(request: web.Request, device: Device, body: s.IssueTicketRequest,
+                   code: str) -> web.Response:
+    """An appointment's check-in at the kiosk: its ticket (201) within the check-in window;
+    the same ticket again (200) for a code already checked in; else 422 saying why."""
+    service = request.app[SERVICE_KEY]
+    config = service.config
+    booking = await service.read(lambda: service.store.booking(code))
+    if booking is None or booking.status not in ("checked_in", "served"):
+        problem = check_in_problem(booking, service.clock(), config.center.tz,
+                                   config.appointments)
+        if problem is not None:
+            raise ApiError(ErrorCode(problem[0]), problem[1])
+    assert booking is not None
+    if body.service_id is not None and body.service_id != booking.service_id:
+        raise ApiError(ErrorCode.APPOINTMENT_OTHER_BUSINESS,
+                       f"appointment {code} is for {booking.service_id}, not {body.service_id}")
+    tz = config.center.tz
+    command = c.IssueTicket(
+        request_id=body.request_id, service_id=booking.service_id,
+        sign_language=bool(body.sign_language), appointment_code=code,
+        appointment_start=dt.datetime.combine(booking.date, booking.slot_start, tz).isoformat(),
+        appointment_end=dt.datetime.combine(booking.date, booking.slot_end, tz).isoformat(),
+    )
+    if command.request_id.startswith(RESERVED_IDS):
+        raise ApiError(ErrorCode.BAD_REQUEST, "reserved request id")
+    outcome = await service.execute(command, device.name)
+    return json_response(outcome.reply, status=200 if outcome.reply.get("checked_in") else 201)
 
 
 async def report_print(request: web.Request) -> web.Response:

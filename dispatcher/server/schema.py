@@ -69,9 +69,10 @@ class Mutation(msgspec.Struct, kw_only=True):
 
 
 class IssueTicketRequest(Mutation, kw_only=True):
-    """Take a ticket for a business."""
+    """Take a ticket for a business, or check in an appointment (then `service_id` may be
+    left out; if given it must be the booking's)."""
 
-    service_id: ServiceId
+    service_id: ServiceId | None = None
     sign_language: bool | None = None
     appointment_code: Annotated[str, Meta(max_length=32)] | None = None
 

@@ -21,13 +21,52 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from dispatcher.domain.appointments import Booking
 from dispatcher.domain.commands import Command, command_from_dict, command_to_dict
 from dispatcher.domain.config import Config
 from dispatcher.domain.core import Outcome, QueueCore
 from dispatcher.domain.events import Event, event_from_dict, event_to_dict
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+# Bookings (预约): imported by `qms appointments` (dispatcher.server.bookings, its own
+# connection); the store marks them checked in, in the transaction that issues their ticket.
+APPOINTMENTS_TABLE = """CREATE TABLE IF NOT EXISTS appointments (
+    code TEXT PRIMARY KEY,
+    service_id TEXT NOT NULL,
+    date TEXT NOT NULL,
+    slot_start TEXT NOT NULL,
+    slot_end TEXT NOT NULL,
+    name TEXT,
+    phone TEXT,
+    status TEXT NOT NULL,
+    ticket_id TEXT,
+    followup TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+)"""
+APPOINTMENTS_INDEX = ("CREATE INDEX IF NOT EXISTS appointments_by_date"
+                      " ON appointments(date, slot_start)")
+BOOKING_COLUMNS = ("code", "service_id", "date", "slot_start", "slot_end", "name", "phone",
+                   "status", "ticket_id", "followup")
+
+
+
+
+def booking_of(row: tuple[Any, ...]) -> Booking:
+    """A stored booking from its row (BOOKING_COLUMNS)."""
+    d = dict(zip(BOOKING_COLUMNS, row, strict=True))
+    return Booking(
+        code=d["code"], service_id=d["service_id"], date=dt.date.fromisoformat(d["date"]),
+        slot_start=dt.time.fromisoformat(d["slot_start"]),
+        slot_end=dt.time.fromisoformat(d["slot_end"]), name=d["name"], phone=d["phone"],
+        status=d["status"], ticket_id=d["ticket_id"],
+        followup=json.loads(d["followup"]) if d["followup"] else None)
+
+
+
 SCHEMA = [
+    APPOINTMENTS_TABLE,
+    APPOINTMENTS_INDEX,
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS events (
         seq INTEGER PRIMARY KEY,
@@ -94,6 +133,7 @@ MIGRATIONS = {
     1: ["DROP INDEX IF EXISTS events_type", "DROP INDEX IF EXISTS tickets_day",
         "DROP INDEX IF EXISTS tickets_print"],
     2: [],  # version 3 adds the ratings and rating_tasks tables (SCHEMA creates them)
+    3: [],  # version 4 adds the appointments table (SCHEMA creates it)
 }
 TASK_SCORES = (4, 5)  # 不满意, 非常不满意: a rating that is followed up
 TASK_OUTCOMES = ("resolved", "explained", "unreachable", "other")
@@ -314,6 +354,11 @@ class Store:
         their follow-up tasks (so no power cut keeps a rating without its task)."""
         with self._transaction() as db:
             for r in records:
+                for m in r.messages:
+                    if m["type"] == "ticket_issued" and m.get("appointment_code"):
+                        db.execute("UPDATE appointments SET status = 'checked_in', ticket_id = ?,"
+                                   " updated_at = ? WHERE code = ?",
+                                   (m["ticket_id"], m["at"], m["appointment_code"]))
                 rated = [m for m in r.messages if m["type"] == "ticket_rated"]
                 if rated:
                     _insert_ratings(db, rated)
@@ -451,6 +496,12 @@ class Store:
         if after is None:
             return rows
         return [r for r in rows if dt.datetime.fromisoformat(r["at"]) >= after]
+
+    def booking(self, code: str) -> Booking | None:
+        """The booking with this code (read in order with the commits, like tickets)."""
+        rows = self._query(f"SELECT {', '.join(BOOKING_COLUMNS)} FROM appointments"
+                           " WHERE code = ?", (code,))
+        return booking_of(rows[0]) if rows else None
 
     def rating_tasks(self, open_only: bool = False) -> list[dict[str, Any]]:
         """Follow-up tasks of bad ratings, newest first; only the open ones if `open_only`."""
