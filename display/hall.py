@@ -31,12 +31,14 @@ INK = (10, 15, 30)
 
 LABELS = Labels({
     "zh": {"now": "请以下号码到窗口办理", "window": "{n} 号窗口", "recent": "最近叫号",
-           "call_row": "{number} → {n} 号窗", "sign": "手语", "paused": "暂停服务",
+           "call_row": "{number} → {n} 号窗", "sign": "手语", "appointment": "预约",
+           "paused": "暂停服务",
            "idle": "空闲", "green": "绿色窗口", "waiting": "{n} 人", "lost": "连接中断 重连中…",
            "no_call": "欢迎光临", "window_short": "{n} 号窗", "recall": "再次呼叫",
            "serving": "{windows} 号窗", "sep": "、", "range": "～", "no_window": "暂无窗口"},
     "en": {"now": "Now serving", "window": "Window {n}", "recent": "Recent calls",
-           "call_row": "{number} → {n}", "sign": "Sign", "paused": "Paused", "idle": "Open",
+           "call_row": "{number} → {n}", "sign": "Sign", "appointment": "Booked",
+           "paused": "Paused", "idle": "Open",
            "green": "Green", "waiting": "{n} waiting", "lost": "Reconnecting…",
            "no_call": "Welcome", "window_short": "Window {n}", "recall": "Recall",
            "serving": "Win. {windows}", "sep": ", ", "range": "-", "no_window": "None open"},
@@ -168,6 +170,8 @@ def build_hall(view: HallView, width: int, height: int) -> list[Item]:
                 marks.append(lb["green"])
             if current and current.get("sign_language") and not paused:
                 marks.append(lb["sign"])
+            if current and current.get("appointment_code") and not paused:
+                marks.append(lb["appointment"])
             if marks:
                 items.append(Item((x, wy + wh * 76 // 100, cw - pad, wh * 22 // 100),
                                   " · ".join(marks), wh * 16 // 100, fg=WHITE, bg=bg))

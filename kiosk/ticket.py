@@ -41,11 +41,24 @@ def ticket_data(config: Config, cfg: PrinterConfig, reply: dict[str, Any], lang:
         est_wait_min=int(reply.get("est_wait_min", 0)),
         windows=answer_windows(config, reply, state),
         sign_language=bool(ticket.get("sign_language")),
+        appointment=_slot(ticket, config),
         materials=service.materials if cfg.prints_materials(service.id) else (),
         qr=qr,
         lang=lang,
         unprinted_note=reprint,
     )
+
+
+def _slot(ticket: dict[str, Any], config: Config) -> str | None:
+    """A checked-in booking's slot, "09:00–09:30" in the center's time."""
+    booked = ticket.get("appointment")
+    if not booked or not booked.get("slot_start"):
+        return None
+    tz = config.center.tz
+    start = dt.datetime.fromisoformat(booked["slot_start"]).astimezone(tz)
+    end = dt.datetime.fromisoformat(booked["slot_end"]).astimezone(tz) \
+        if booked.get("slot_end") else None
+    return f"{start:%H:%M}–{end:%H:%M}" if end else f"{start:%H:%M}"
 
 
 def sample_ticket(config: Config, cfg: PrinterConfig, now: dt.datetime | None = None

@@ -45,6 +45,7 @@ class TicketData:
     est_wait_min: int
     windows: tuple[int, ...] = ()
     sign_language: bool = False
+    appointment: str | None = None  # a checked-in booking: its slot, "09:00–09:30"
     materials: tuple[str, ...] = ()
     qr: str | None = None  # payload; None: no QR code
     footer: str = ""
@@ -89,6 +90,7 @@ LABELS = Labels({
         "sep": "、",
         "range": "～",
         "sign": "【手语服务】已为您通知手语志愿者",
+        "appointment": "【预约】{slot}",
         "issued": "取号时间：{time}",
         "materials": "请准备以下材料：",
         "watch": "请留意大厅屏幕与语音叫号",
@@ -103,6 +105,7 @@ LABELS = Labels({
         "sep": ", ",
         "range": "-",
         "sign": "[Sign language] a volunteer has been told",
+        "appointment": "[Booked] {slot}",
         "issued": "Issued: {time}",
         "materials": "Please have ready:",
         "watch": "Watch the hall screen",
@@ -144,6 +147,8 @@ def layout_ticket(t: TicketData, profile: Profile) -> list[Block]:
     if t.windows:
         listed = number_ranges(t.windows, labels["sep"], labels["range"])
         b.text(labels["windows"].format(windows=listed), align="center")
+    if t.appointment:
+        b.text(labels["appointment"].format(slot=t.appointment), bold=True, align="center")
     if t.sign_language:
         b.text(labels["sign"], bold=True, align="center", reverse=True)
     b.text(labels["issued"].format(time=t.issued_at.strftime("%Y-%m-%d %H:%M")),

@@ -307,3 +307,90 @@ def test_check_in_with_another_business_is_refused(booked: Any) -> None:
 def test_a_ticket_without_business_or_code_names_no_business(booked: Any) -> None:
     status, body = booked.call("POST", "/tickets", {"request_id": "none"}, KIOSK)
     assert (status, body["error"]["code"]) == (422, "unknown_service"), body
+
+
+# -- the calling rule `appointment` -----------------------------------------------------------
+
+
+def _check_in(desk: Any, code: str, start: dt.datetime, service: str = "sb-card") -> str:
+    from dispatcher.domain import commands as c
+
+    reply = desk.run(c.IssueTicket(
+        request_id=desk.rid(), service_id=service, appointment_code=code,
+        appointment_start=start.isoformat(),
+        appointment_end=(start + dt.timedelta(minutes=30)).isoformat())).reply
+    return str(reply["ticket"]["number"])
+
+
+def test_an_appointment_whose_slot_began_goes_before_walk_ins_oldest_slot_first() -> None:
+    from .helpers import Desk
+
+    desk = Desk(CONFIG)
+    walk_in = desk.issue("sb-card")["number"]
+    later = _check_in(desk, "Y2", MONDAY_9 + dt.timedelta(minutes=5))  # 09:05 slot
+    earlier = _check_in(desk, "Y1", MONDAY_9)  # 09:00 slot, checked in after Y2
+    desk.advance(minutes=6)
+    assert desk.call(3) == earlier  # both slots began: the oldest slot first
+    assert desk.call(4) == later
+    assert desk.call(3) == walk_in
+
+
+def test_an_appointment_is_not_called_before_its_slot_unless_the_window_is_idle() -> None:
+    from .helpers import Desk
+
+    desk = Desk(CONFIG)
+    early = _check_in(desk, "Y1", MONDAY_9 + dt.timedelta(minutes=25))
+    walk_in = desk.issue("sb-card")["number"]
+    assert desk.call(3) == walk_in  # the appointment's slot has not begun
+    assert desk.call(4) == early  # nothing else waits: an idle window takes it early
+    called = [ev for ev in desk.log if ev.type == "ticket_called"]
+    assert [ev.rule for ev in called] == ["plain", "appointment_early"]
+
+
+def test_a_walk_in_over_the_starvation_limit_goes_before_an_appointment() -> None:
+    from .helpers import Desk
+
+    desk = Desk(CONFIG)
+    walk_in = desk.issue("sb-card")["number"]
+    desk.advance(minutes=61)  # the starvation limit is 60 min
+    _check_in(desk, "Y1", desk.now - dt.timedelta(minutes=1))
+    assert desk.call(3) == walk_in
+
+
+# -- what residents see: the ticket and the hall screen ---------------------------------------
+
+
+def test_the_ticket_of_a_checked_in_appointment_says_booked_with_its_slot() -> None:
+    from kiosk.ticket import ticket_data
+    from printer.layout import Profile
+    from printer.render import render_ticket
+
+    reply = {"ticket": {
+        "id": "2026-11-30-B001", "number": "B001", "service_id": "sb-card",
+        "issued_at": "2026-11-30T08:52:00+08:00", "sign_language": False,
+        "appointment_code": "YY0001",
+        "appointment": {"code": "YY0001", "slot_start": "2026-11-30T09:00:00+08:00",
+                        "slot_end": "2026-11-30T09:30:00+08:00"}},
+        "ahead": 0, "est_wait_min": 0, "windows": [3, 4]}
+    data = ticket_data(CONFIG, CONFIG.printer, reply)
+    assert data.appointment == "09:00–09:30"
+    raw = render_ticket(data, Profile(dots=576, encoding="gb18030"))
+    assert "【预约】09:00–09:30".encode("gb18030") in raw
+
+
+def test_the_hall_screen_marks_an_appointment_being_served() -> None:
+    import dataclasses
+
+    from display.hall import build_hall
+    from tests.test_display_layout import VIEWS
+
+    view = next(v for v in VIEWS.values()
+                if any(w.get("current") and w.get("status") != "paused" for w in v.windows))
+    windows = [dict(w) for w in view.windows]
+    n = next(i for i, w in enumerate(windows) if w.get("current")
+             and w.get("status") != "paused")
+    windows[n]["current"] = {**windows[n]["current"], "appointment_code": "YY0001"}
+    before = [i.text for i in build_hall(view, 1920, 1080)]
+    after = [i.text for i in build_hall(dataclasses.replace(view, windows=windows), 1920, 1080)]
+    assert not any("预约" in t for t in before if t)
+    assert any("预约" in t for t in after if t)

@@ -78,10 +78,12 @@ class QueueMachine(RuleBasedStateMachine):
             if not isinstance(event, e.TicketCalled) or event.ticket_id not in before.tickets:
                 continue
             chosen = before.tickets[event.ticket_id]
-            if chosen.target_window is not None:
-                continue
+            self._check_appointment_call(before, event, chosen)
+            if chosen.target_window is not None or chosen.appointment_start is not None:
+                continue  # (a transfer or an appointment goes ahead of its business)
             for other in before.waiting_tickets():
-                if other.id == chosen.id or other.target_window is not None:
+                if other.id == chosen.id or other.target_window is not None \
+                        or other.appointment_start is not None:
                     continue
                 # FIFO within a business, whatever the window and rule.
                 if other.service_id == chosen.service_id:
@@ -99,7 +101,38 @@ class QueueMachine(RuleBasedStateMachine):
                 if same_class and other.id in ok:
                     assert other.sort_key >= chosen.sort_key
 
+    def _check_appointment_call(self, before: Any, event: e.TicketCalled, chosen: Any) -> None:
+        """Appointments: never called before their slot unless nothing else waits for the
+        window; never ahead of a walk-in that has waited the starvation limit."""
+        rules = self.config.policy.rules
+        if "appointment" not in rules:
+            return  # without the rule an appointment is a ticket like any other
+        start = chosen.appointment_start
+        if start is not None and event.at < start:
+            assert event.rule == "appointment_early", event
+            others = eligible(self.config, before, event.window, event.at)
+            assert all(t.appointment_start is not None and event.at < t.appointment_start
+                       for t in others), f"{chosen.number} called before its slot"
+        if event.rule == "appointment" and "starvation" in rules \
+                and rules.index("starvation") < rules.index("appointment"):
+            limit = dt.timedelta(minutes=self.config.policy.starvation_max_wait_min)
+            for other in eligible(self.config, before, event.window, event.at):
+                assert other.appointment_start is not None \
+                    or event.at - other.issued_at < limit, \
+                    f"{chosen.number} (appointment) called while {other.number} starved"
+
     # -- rules ------------------------------------------------------------------------------
+
+    @rule(service=st.sampled_from(SERVICES), sign=st.booleans(),
+          offset=st.integers(min_value=-30, max_value=90))
+    def appointment_checks_in(self, service: str, sign: bool, offset: int) -> None:
+        """A booked resident checks in; the slot began `-offset` minutes ago (or begins in
+        `offset`)."""
+        start = self.now + dt.timedelta(minutes=offset)
+        self.run(c.IssueTicket(
+            request_id=self.rid(), service_id=service, sign_language=sign,
+            appointment_code=f"Y{self.n:05d}", appointment_start=start.isoformat(),
+            appointment_end=(start + dt.timedelta(minutes=30)).isoformat()))
 
     @rule(service=st.sampled_from(SERVICES), sign=st.booleans())
     def issue(self, service: str, sign: bool) -> None:

@@ -18,11 +18,14 @@ Rules (`policy.rules`, default order):
 
 1. ``transferred``: tickets transferred to this window.
 2. ``starvation``: a ticket that has waited ``starvation_max_wait_min`` or more.
-3. ``green_channel``: at a green window while the channel is active, the channel's business.
-4. ``short_high_freq``: at a green window while diversion is on, short high-frequency business.
+3. ``appointment``: a checked-in appointment (预约) whose slot has begun, the oldest slot first.
+   An appointment checked in before its slot is not called before the slot begins, unless
+   nothing else waits for the window.
+4. ``green_channel``: at a green window while the channel is active, the channel's business.
+5. ``short_high_freq``: at a green window while diversion is on, short high-frequency business.
    Diversion switches on when more than ``short_threshold`` such tickets wait, off when fewer
    than ``short_threshold`` wait, and holds at exactly the threshold (see `core`).
-5. ``skills``: the business of the highest skill level of the window's staff.
+6. ``skills``: the business of the highest skill level of the window's staff.
 
 Tie-break everywhere: time of issue (kept across transfers), then issue sequence.
 """
@@ -58,7 +61,9 @@ class _Context:
     gc_limit: dt.timedelta
     starve_limit: dt.timedelta
     green_open: bool
+    appointments: bool = False
     low: list[Ticket] = field(default_factory=list)
+    early: list[Ticket] = field(default_factory=list)  # appointments before their slot
 
     @classmethod
     def build(cls, config: Config, state: QueueState, window_no: int,
@@ -74,6 +79,7 @@ class _Context:
             starve_limit=dt.timedelta(minutes=config.policy.starvation_max_wait_min),
             green_open=any(w.green and w.status is WindowStatus.OPEN
                            for w in state.windows.values()),
+            appointments="appointment" in rules,
         )
 
 
@@ -108,6 +114,10 @@ def _candidates(ctx: _Context) -> Iterator[Ticket]:
             continue
         if not serves(ctx.staff, ticket.service_id):
             continue
+        if ctx.appointments and ticket.appointment_start is not None \
+                and ctx.now < ticket.appointment_start:
+            ctx.early.append(ticket)
+            continue
         if ctx.staff is not None and ctx.staff.level(ticket.service_id) == SkillLevel.LOW:
             ctx.low.append(ticket)
             continue
@@ -117,7 +127,7 @@ def _candidates(ctx: _Context) -> Iterator[Ticket]:
 def eligible(config: Config, state: QueueState, window_no: int, now: dt.datetime) -> list[Ticket]:
     """The waiting tickets this window may call now, in plain order."""
     ctx = _Context.build(config, state, window_no, now)
-    return list(_candidates(ctx)) or ctx.low
+    return list(_candidates(ctx)) or ctx.low or ctx.early
 
 
 # Each rule but skills favours the oldest eligible ticket matching a test, where it applies.
@@ -152,9 +162,15 @@ def _pick(ctx: _Context, candidates: Iterable[Ticket]) -> Choice | None:
     found: dict[str, Ticket] = {}
     first: Ticket | None = None
     best: tuple[SkillLevel, Ticket] | None = None
+    booked: Ticket | None = None  # the appointment of the oldest slot that has begun
     for ticket in candidates:
         if first is None:
             first = ticket
+        start = ticket.appointment_start
+        if ctx.appointments and start is not None and start <= ctx.now and (
+                booked is None or (start, ticket.sort_key) < (
+                    booked.appointment_start, booked.sort_key)):
+            booked = ticket
         for name, test in tests:
             if name not in found and test(ctx, ticket):
                 found[name] = ticket
@@ -167,6 +183,8 @@ def _pick(ctx: _Context, candidates: Iterable[Ticket]) -> Choice | None:
     for name in rules:
         if name in found:
             return Choice(found[name], name)
+        if name == "appointment" and booked is not None:
+            return Choice(booked, "appointment")
         # skills: the business the staff does best; if that is the oldest anyway, say "plain".
         if name == "skills" and best is not None and best[1] is not first:
             return Choice(best[1], "skills")
@@ -181,4 +199,6 @@ def choose_next(
     choice = _pick(ctx, _candidates(ctx))
     if choice is None and ctx.low:  # nothing else waits: the staff's "low" business
         choice = _pick(ctx, list(ctx.low))
+    if choice is None and ctx.early:  # an idle window takes an appointment before its slot
+        choice = Choice(ctx.early[0], "appointment_early")
     return choice
