@@ -394,3 +394,15 @@ def test_the_hall_screen_marks_an_appointment_being_served() -> None:
     after = [i.text for i in build_hall(dataclasses.replace(view, windows=windows), 1920, 1080)]
     assert not any("预约" in t for t in before if t)
     assert any("预约" in t for t in after if t)
+
+
+def test_a_check_in_whose_ticket_was_cancelled_gets_a_new_ticket(booked: Any) -> None:
+    status, body = check_in(booked, "YY0001", "k1")
+    assert status == 201
+    first = body["ticket"]["id"]
+    from .helpers import ADMIN
+
+    status, _ = booked.call("POST", f"/tickets/{first}/cancel", {"request_id": "c1"}, ADMIN)
+    assert status == 200
+    status, body = check_in(booked, "YY0001", "k2")  # e.g. a kiosk gave up on the first
+    assert status == 201 and body["ticket"]["id"] != first

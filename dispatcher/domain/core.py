@@ -371,7 +371,8 @@ class QueueCore:
         start = end = None
         if cmd.appointment_code:
             checked_in = next((t for t in state.tickets.values()
-                               if t.appointment_code == cmd.appointment_code), None)
+                               if t.appointment_code == cmd.appointment_code
+                               and t.status is not TicketStatus.CANCELLED), None)
             if checked_in is not None:  # the same booking again: its ticket, never a second
                 tid = checked_in.id
                 return [], lambda s: {"ticket": s.tickets[tid].to_dict(), "checked_in": True}
