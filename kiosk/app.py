@@ -156,7 +156,8 @@ class KioskApp(ScreenProgram):
         self.cancelling: dict[concurrent.futures.Future[Any], tuple[str, str]] = {}
         self.retry = Backoff(RETRY_BASE_S, RETRY_CAP_S)  # before sending unanswered ones again
         for item in self.unresolved.items():  # left by a lost link or a restart
-            self._submit_issue(item.request_id, item.service_id, item.sign_language)
+            self._submit_issue(item.request_id, item.service_id, item.sign_language,
+                               appointment_code=item.appointment_code)
         self.events: queue.Queue[Event] = queue.Queue()
         self.pressed: str | None = None
         self.items: list[Item] = []
@@ -226,12 +227,15 @@ class KioskApp(ScreenProgram):
             self._run(effect)
 
     def _submit_issue(self, rid: str, service_id: str, sign_language: bool,
-                      delay: float = 0.0) -> None:
+                      delay: float = 0.0, appointment_code: str | None = None) -> None:
         """POST /tickets under `rid` after `delay` seconds (again, after a lost link: the same
-        ticket comes back)."""
+        ticket comes back). A check-in sends the booking code instead of a business."""
         async def issue(c: DispatcherClient) -> Any:
             if delay > 0:
                 await asyncio.sleep(delay)
+            if appointment_code:
+                return await c.post("/tickets", request_id=rid, sign_language=sign_language,
+                                    appointment_code=appointment_code)
             return await c.post("/tickets", request_id=rid, service_id=service_id,
                                 sign_language=sign_language)
 
@@ -250,8 +254,10 @@ class KioskApp(ScreenProgram):
 
     def _run(self, effect: Effect) -> None:
         if isinstance(effect, Issue):
-            self.unresolved.add(effect.request_id, effect.service_id, effect.sign_language)
-            self._submit_issue(effect.request_id, effect.service_id, effect.sign_language)
+            self.unresolved.add(effect.request_id, effect.service_id, effect.sign_language,
+                                effect.appointment_code)
+            self._submit_issue(effect.request_id, effect.service_id, effect.sign_language,
+                               appointment_code=effect.appointment_code)
         elif isinstance(effect, Abandon):
             self.unresolved.abandon(effect.request_id)
         elif isinstance(effect, CancelTicket):
@@ -287,14 +293,16 @@ class KioskApp(ScreenProgram):
                 elif isinstance(error, ApiError):
                     self.retry.reset()
                     self.unresolved.resolve(key)  # refused: nothing was issued
-                    self.events.put(IssueFailed(key, unreachable=False, message=error.message))
+                    self.events.put(IssueFailed(key, unreachable=False, message=error.message,
+                                                code=error.code))
                 else:  # no answer: the ticket may exist; keep asking under the same id
                     self.events.put(IssueFailed(key, unreachable=True, message=str(error)))
                     item = next((i for i in self.unresolved.items() if i.request_id == key),
                                 None)
                     if item is not None:  # after a pause: a failure may come back at once
                         self._submit_issue(key, item.service_id, item.sign_language,
-                                           delay=self.retry.next())
+                                           delay=self.retry.next(),
+                                           appointment_code=item.appointment_code)
             elif kind == "print":
                 if error is None:
                     result = future.result()

@@ -75,6 +75,7 @@ class IssueFailed:
     request_id: str
     unreachable: bool  # True: no answer (retried until given up); False: the dispatcher said no
     message: str = ""
+    code: str = ""  # the dispatcher's error code when it said no
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,9 @@ Event = Tap | Tick | DispatcherLink | Issuing | PrinterState | Issued | IssueFai
 @dataclass(frozen=True)
 class Issue:
     request_id: str
-    service_id: str
+    service_id: str  # "" for a check-in: the booking names the business
     sign_language: bool
+    appointment_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -267,8 +269,13 @@ class KioskFlow:
             if target == "key:del":
                 return dataclasses.replace(state, code=state.code[:-1], message=None), []
             if target == "key:ok" and state.code:
-                # No appointments exist in the dispatcher yet: every code is unknown.
-                return dataclasses.replace(state, message="unknown_code"), []
+                reason = self._pause_reason(state)
+                if reason is not None:
+                    return self._go(state, Screen.PAUSED, now, pause_reason=reason), []
+                rid = f"{self.settings.prefix}-{state.issued + 1}"
+                new = self._go(state, Screen.PRINTING, now, request_id=rid,
+                               issued=state.issued + 1, ticket=None, printed=None)
+                return new, [Issue(rid, "", state.sign_language, appointment_code=state.code)]
         return state, []
 
     def _tick(self, state: KioskState, now: dt.datetime) -> tuple[KioskState, list[Effect]]:
@@ -340,6 +347,11 @@ class KioskFlow:
             # waits, rather than say "no ticket" to someone who may have one. Only the event
             # link says whether the dispatcher is up.
             return dataclasses.replace(state, message="confirming")
+        if state.code:  # a check-in: back to the keypad, saying why (when it opens, …)
+            new = self._go(state, Screen.CHECKIN, now)
+            why = "unknown_code" if event.code == "unknown_appointment" \
+                else f"checkin:{event.message}"
+            return dataclasses.replace(new, message=why)
         new = self._go(state, Screen.SERVICE, now)
         return dataclasses.replace(new, message=f"refused:{event.message}")
 

@@ -305,6 +305,12 @@ def _checkin(state: KioskState, view: View, f: _Frame) -> list[Item]:
     if state.message == "unknown_code":
         items.append(Item((x, y + f.px(140), w, f.px(90)),
                           t(lang, "unknown_code", code=state.code), f.px(22), fg=RED, lines=3))
+    elif state.message and state.message.startswith("checkin:"):
+        why = state.message.partition(":")[2]
+        zh, _, en = why.partition(" / ")  # the dispatcher says it in both languages
+        items.append(Item((x, y + f.px(140), w, f.px(90)),
+                          t(lang, "checkin_refused", why=(en or zh) if lang == "en" else zh),
+                          f.px(22), fg=RED, lines=3))
     keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "del", "0", "ok"]
     for rect, k in zip(_grid(pad_area, 3, 4, pad), keys, strict=True):
         if k == "del":

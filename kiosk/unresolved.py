@@ -25,6 +25,7 @@ class Unresolved:
     service_id: str
     sign_language: bool = False
     abandoned: bool = False  # the resident was told no number was taken
+    appointment_code: str | None = None  # a check-in (service_id "": the booking's business)
 
     @classmethod
     def from_dict(cls, raw: Any) -> Unresolved:
@@ -35,7 +36,9 @@ class Unresolved:
             item = None
         if item is None or not (
                 isinstance(item.request_id, str) and item.request_id
-                and isinstance(item.service_id, str) and item.service_id
+                and isinstance(item.service_id, str)
+                and (item.appointment_code is None or isinstance(item.appointment_code, str))
+                and (item.service_id or item.appointment_code)
                 and isinstance(item.sign_language, bool) and isinstance(item.abandoned, bool)):
             raise ValueError(f"not a request: {raw!r:.200}")
         return item
@@ -77,8 +80,10 @@ class UnresolvedRequests:
     def items(self) -> list[Unresolved]:
         return list(self._items.values())
 
-    def add(self, request_id: str, service_id: str, sign_language: bool) -> None:
-        self._items[request_id] = Unresolved(request_id, service_id, sign_language)
+    def add(self, request_id: str, service_id: str, sign_language: bool,
+            appointment_code: str | None = None) -> None:
+        self._items[request_id] = Unresolved(request_id, service_id, sign_language,
+                                             appointment_code=appointment_code)
         self._save()
 
     def abandon(self, request_id: str) -> None:

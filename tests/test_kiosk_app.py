@@ -27,7 +27,7 @@ from printer.worker import PrinterWorker
 from qms.config import QmsConfig, load_config
 
 from .escpos_walker import walk
-from .helpers import ADMIN, KIOSK, SCREEN, small_config
+from .helpers import ADMIN, KIOSK, MONDAY_9, SCREEN, small_config
 from .live import LiveDispatcher
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "center.toml"
@@ -398,3 +398,43 @@ def test_closing_issuing_for_the_day_pauses_the_kiosk_until_reopened(kiosk: Harn
     assert "今日取号已结束" in kiosk.texts()
     status, _ = kiosk.live.call("POST", "/issuing", {"request_id": "open", "open": True}, ADMIN)
     kiosk.run_until(lambda: kiosk.app.state.screen is Screen.HOME)
+
+
+def test_a_booked_resident_checks_in_with_the_code_and_gets_a_booked_ticket(
+        tmp_path: Path) -> None:
+    from dispatcher.domain.appointments import parse_csv
+    from dispatcher.server.bookings import BookingStore
+
+    h = started(Harness(tmp_path))  # the dispatcher's clock: Monday 09:00
+    try:
+        store = BookingStore(tmp_path / "qms.db")
+        bookings, problems = parse_csv(
+            "code,service_id,date,slot_start,slot_end,name,phone\n"
+            "123456,sb-card,2026-11-30,09:00,09:30,张三,13800138000\n"
+            "654321,sb-card,2026-11-30,10:00,10:30,,\n",
+            h.config.services, h.config.appointments, {})
+        assert problems == []
+        store.import_bookings(bookings, MONDAY_9)
+        store.close()
+        h.tap("checkin")
+        for digit in "654321":
+            h.tap(f"key:{digit}")
+        h.tap("key:ok")  # 10:00 slot: check-in opens at 09:30
+        h.run_until(lambda: h.app.state.screen is Screen.CHECKIN
+                    and (h.app.state.message or "").startswith("checkin:"))
+        h.app.step(wait_ms=0)
+        assert any("09:30" in text for text in h.texts()), h.texts()
+        if os.environ.get("QMS_SHOTS_TMP") and h.app.screen is not None:
+            pygame.image.save(h.app.screen, os.environ["QMS_SHOTS_TMP"])
+        for _ in range(6):
+            h.tap("key:del")
+        for digit in "123456":
+            h.tap(f"key:{digit}")
+        h.tap("key:ok")
+        h.run_until(lambda: h.app.state.screen is Screen.DONE)
+        lines = [line.text for line in walk(h.fake.jobs[-1], "gb18030").lines]
+        assert "【预约】09:00–09:30" in lines, lines
+        waiting = h.state()["waiting"]
+        assert isinstance(waiting, list) and waiting[0]["appointment_code"] == "123456"
+    finally:
+        h.close()

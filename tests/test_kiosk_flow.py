@@ -255,8 +255,13 @@ def test_checkin_keypad_and_unknown_codes() -> None:
     assert k.state.code == "123456"  # no more than the code length
     k.tap("key:del")
     assert k.state.code == "12345"
-    k.tap("key:ok")
-    assert k.state.message == "unknown_code"
+    effects = k.send(Tap("key:ok"))  # the dispatcher knows the bookings: it is asked
+    assert effects == [Issue("k1-x-1", "", False, appointment_code="12345")]
+    assert k.screen is Screen.PRINTING
+    k.send(IssueFailed("k1-x-1", unreachable=False, message="no appointment",
+                       code="unknown_appointment"))
+    assert (k.screen, k.state.code, k.state.message) == (Screen.CHECKIN, "12345",
+                                                         "unknown_code")
     k.tap("key:9")
     assert k.state.message is None
     k.tap("back")
@@ -277,3 +282,17 @@ def test_home_button_from_anywhere_but_printing() -> None:
     to_printing(k)
     k.tap("home")
     assert k.screen is Screen.PRINTING
+
+
+def test_a_check_in_prints_its_ticket_or_says_when_check_in_opens() -> None:
+    k = Kiosk(code_length=6)
+    k.tap("checkin", *[f"key:{d}" for d in "202611"])
+    effects = k.send(Tap("key:ok"))
+    rid = effects[0].request_id
+    k.send(IssueFailed(rid, unreachable=False, code="appointment_too_early",
+                       message="09:00 起可签到 / check-in opens at 09:00"))
+    assert k.screen is Screen.CHECKIN
+    assert k.state.message == "checkin:09:00 起可签到 / check-in opens at 09:00"
+    effects = k.send(Tap("key:ok"), after_s=1800)  # half an hour later: in the window
+    rid = effects[0].request_id
+    assert k.send(Issued(rid, REPLY)) == [Print(REPLY, "zh")]
