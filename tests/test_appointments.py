@@ -406,3 +406,41 @@ def test_a_check_in_whose_ticket_was_cancelled_gets_a_new_ticket(booked: Any) ->
     assert status == 200
     status, body = check_in(booked, "YY0001", "k2")  # e.g. a kiosk gave up on the first
     assert status == 201 and body["ticket"]["id"] != first
+
+
+# -- no-shows and erasure -----------------------------------------------------------------------
+
+
+def test_a_booking_not_checked_in_by_its_slots_end_is_a_no_show_and_frees_its_place(
+        tmp_path: Path) -> None:
+    from dispatcher.server.store import Store
+
+    db = tmp_path / "qms.db"
+    bookings = BookingStore(db)
+    got, problems = parse_csv(rows("YY0001,sb-card,2026-11-30,09:00,09:30,张三,13800138000",
+                                   "YY0002,sb-card,2026-11-30,09:30,10:00,李四,13900139000"),
+                              CONFIG.services, SETTINGS, {})
+    assert problems == []
+    bookings.import_bookings(got, MONDAY_9)
+    store = Store(db)
+    try:
+        at_0929 = MONDAY_9 + dt.timedelta(minutes=29)
+        assert store.tidy_bookings(at_0929, SHANGHAI, 30) == (0, 0)
+        assert store.tidy_bookings(at_0929 + dt.timedelta(minutes=1), SHANGHAI, 30) == (1, 0)
+        stored = bookings.all()
+        assert stored["YY0001"].status == "no_show" and stored["YY0002"].status == "booked"
+        # Its place is free: a full slot takes a new booking again.
+        full = AppointmentSettings(capacity=1)
+        again = rows("YY0003,sb-card,2026-11-30,09:00,09:30,,")
+        assert parse_csv(again, CONFIG.services, full, stored)[1] == []
+        # 30 days after the visit: names and phones erased, the booking kept.
+        later = MONDAY_9 + dt.timedelta(days=31)
+        assert store.tidy_bookings(later, SHANGHAI, 30) == (1, 2)
+        kept = bookings.all()
+        assert [(b.code, b.name, b.phone, b.status) for b in kept.values()] == [
+            ("YY0001", None, None, "no_show"), ("YY0002", None, None, "no_show")]
+        raw = db.read_bytes() + Path(f"{db}-wal").read_bytes()
+        assert "张三".encode() not in raw and b"13800138000" not in raw  # gone from the disk
+    finally:
+        store.close()
+        bookings.close()

@@ -34,6 +34,7 @@ SUBSCRIBER_QUEUE = 5000  # events a slow subscriber may lag before it is cut off
 # at once, so they must fit in it with room left for the live events that follow.
 RESUME_LIMIT = SUBSCRIBER_QUEUE // 2
 DAY_CHECK_S = 5.0  # how often the clock is checked for a new business day
+TIDY_S = 60.0  # how often missed bookings are marked and old personal data erased
 
 
 def system_clock() -> dt.datetime:
@@ -254,14 +255,33 @@ class DispatcherService:
 
     async def _watch_day(self) -> None:
         """Start each business day by the clock, not by the first request of the day: after a
-        night (or a restart across midnight) the state shows today before anyone asks."""
+        night (or a restart across midnight) the state shows today before anyone asks. Once a
+        minute the bookings are tidied too."""
+        tidied: dt.datetime | None = None
         while True:
             now = self.clock()
             if self.core.day_is_over(now) and self.failure is None:
                 day = business_day(self.config, now)
                 with contextlib.suppress(Unavailable, CommandError):
                     await self.execute(StartDay(request_id=f"day-{day.isoformat()}"))
+            if self.failure is None and (tidied is None or
+                                         abs((now - tidied).total_seconds()) >= TIDY_S):
+                tidied = now
+                await self._tidy_bookings(now)
             await asyncio.sleep(DAY_CHECK_S)
+
+    async def _tidy_bookings(self, now: dt.datetime) -> None:
+        """Missed bookings become no-shows; personal data past its retention is erased."""
+        settings = self.config.appointments
+        try:
+            missed, erased = await self.read(lambda: self.store.tidy_bookings(
+                now, self.config.center.tz, settings.retention_days))
+        except Exception as exc:  # the queue goes on; tried again at the next check
+            log.error("bookings not tidied: %s", exc)
+            return
+        if missed or erased:
+            log.info("bookings: %d no-shows marked, %d erased of names and phones", missed,
+                     erased)
 
     # -- events -------------------------------------------------------------------------------
 

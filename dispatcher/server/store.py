@@ -497,6 +497,29 @@ class Store:
             return rows
         return [r for r in rows if dt.datetime.fromisoformat(r["at"]) >= after]
 
+    def tidy_bookings(self, now: dt.datetime, tz: dt.tzinfo, retention_days: int
+                      ) -> tuple[int, int]:
+        """Bookings not checked in by their slot's end become no-shows (their place is free
+        again); names and phone numbers of visits over `retention_days` ago are erased, the
+        rest of the booking kept for the statistics. (no-shows marked, bookings erased)"""
+        local = now.astimezone(tz)
+        today, clock = local.date().isoformat(), local.strftime("%H:%M")
+        cutoff = (local.date() - dt.timedelta(days=retention_days)).isoformat()
+        stamp = now.isoformat()
+        with self._transaction() as db:
+            db.execute("PRAGMA secure_delete = ON")  # erased text is overwritten, not freed
+            missed = db.execute(
+                "UPDATE appointments SET status = 'no_show', updated_at = ?"
+                " WHERE status = 'booked' AND (date < ? OR (date = ? AND slot_end <= ?))",
+                (stamp, today, today, clock)).rowcount
+            erased = db.execute(
+                "UPDATE appointments SET name = NULL, phone = NULL, updated_at = ?"
+                " WHERE date < ? AND (name IS NOT NULL OR phone IS NOT NULL)",
+                (stamp, cutoff)).rowcount
+        if erased:  # the log's copies of the old pages go too
+            self._write.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return int(missed or 0), int(erased or 0)
+
     def booking(self, code: str) -> Booking | None:
         """The booking with this code (read in order with the commits, like tickets)."""
         rows = self._query(f"SELECT {', '.join(BOOKING_COLUMNS)} FROM appointments"
