@@ -251,13 +251,7 @@ class KioskFlow:
             if target == "back":
                 return self._go(state, Screen.DEPARTMENT, now), []
             if target == "take" and state.service is not None:
-                reason = self._pause_reason(state)
-                if reason is not None:
-                    return self._go(state, Screen.PAUSED, now, pause_reason=reason), []
-                rid = f"{self.settings.prefix}-{state.issued + 1}"
-                new = self._go(state, Screen.PRINTING, now, request_id=rid,
-                               issued=state.issued + 1, ticket=None, printed=None)
-                return new, [Issue(rid, state.service, state.sign_language)]
+                return self._ask_for_ticket(state, now, state.service, None)
             return state, []
         if screen is Screen.CHECKIN:
             if target == "back":
@@ -268,15 +262,21 @@ class KioskFlow:
                 return state, []
             if target == "key:del":
                 return dataclasses.replace(state, code=state.code[:-1], message=None), []
-            if target == "key:ok" and state.code:
-                reason = self._pause_reason(state)
-                if reason is not None:
-                    return self._go(state, Screen.PAUSED, now, pause_reason=reason), []
-                rid = f"{self.settings.prefix}-{state.issued + 1}"
-                new = self._go(state, Screen.PRINTING, now, request_id=rid,
-                               issued=state.issued + 1, ticket=None, printed=None)
-                return new, [Issue(rid, "", state.sign_language, appointment_code=state.code)]
+            if target == "key:ok" and state.code:  # a check-in: the booking names the business
+                return self._ask_for_ticket(state, now, "", state.code)
         return state, []
+
+    def _ask_for_ticket(self, state: KioskState, now: dt.datetime, service_id: str,
+                        code: str | None) -> tuple[KioskState, list[Effect]]:
+        """Ask the dispatcher for a number (a business, or a booking's code) under a new
+        request id, unless ticketing is paused."""
+        reason = self._pause_reason(state)
+        if reason is not None:
+            return self._go(state, Screen.PAUSED, now, pause_reason=reason), []
+        rid = f"{self.settings.prefix}-{state.issued + 1}"
+        new = self._go(state, Screen.PRINTING, now, request_id=rid, issued=state.issued + 1,
+                       ticket=None, printed=None)
+        return new, [Issue(rid, service_id, state.sign_language, appointment_code=code)]
 
     def _tick(self, state: KioskState, now: dt.datetime) -> tuple[KioskState, list[Effect]]:
         s = self.settings

@@ -9,7 +9,7 @@ import contextlib
 import datetime as dt
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from dispatcher.server.store import (
     APPOINTMENTS_TABLE,
     BOOKING_COLUMNS,
     booking_of,
+    immediate_transaction,
     set_pragmas,
 )
 
@@ -46,18 +47,9 @@ class BookingStore:
     def close(self) -> None:
         self._conn.close()
 
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[None]:
+    def _tx(self) -> contextlib.AbstractContextManager[None]:
         """One write transaction under the lock; rolled back on any error."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
+        return immediate_transaction(self._conn, self._lock)
 
     def _select(self, where: str = "", params: Iterable[Any] = ()) -> list[Booking]:
         sql = f"SELECT {', '.join(BOOKING_COLUMNS)} FROM appointments {where} ORDER BY date, " \

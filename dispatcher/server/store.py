@@ -16,7 +16,7 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -224,6 +224,21 @@ def set_pragmas(conn: C, path: Path) -> C:
     conn.execute(f"PRAGMA wal_autocheckpoint={WAL_BYTES // page_size}")
     conn.execute(f"PRAGMA journal_size_limit={2 * WAL_BYTES}")
     return conn
+
+
+@contextlib.contextmanager
+def immediate_transaction(conn: sqlite3.Connection, lock: threading.Lock) -> Iterator[None]:
+    """One write transaction on a connection of its own (accounts, bookings), under `lock`;
+    rolled back on any error."""
+    with lock:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
 
 def _connect(path: Path) -> sqlite3.Connection:

@@ -19,12 +19,11 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from dispatcher.server.console.passwords import hash_password, password_problem, verify_password
-from dispatcher.server.store import set_pragmas
+from dispatcher.server.store import immediate_transaction, set_pragmas
 
 ROLES = ("manager", "staff")
 USERNAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
@@ -314,18 +313,9 @@ class AccountStore:
         if self._row(username) is None:
             raise AccountError(f"there is no account {username!r}")
 
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[None]:
+    def _tx(self) -> contextlib.AbstractContextManager[None]:
         """One write transaction under the lock; rolled back on any error."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
+        return immediate_transaction(self._conn, self._lock)
 
 
 def _cell(value: str) -> str:
