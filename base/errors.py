@@ -39,6 +39,9 @@ class ErrorCode(StrEnum):
     APPOINTMENT_TOO_LATE = "appointment_too_late"
     APPOINTMENT_CANCELLED = "appointment_cancelled"
     APPOINTMENT_OTHER_BUSINESS = "appointment_other_business"
+    INVALID_APPOINTMENT = "invalid_appointment"  # a booking the slots or catalog refuse
+    SLOT_FULL = "slot_full"
+    APPOINTMENT_CHECKED_IN = "appointment_checked_in"  # it can no longer change
     UNAVAILABLE = "unavailable"  # the dispatcher is stopping or its database failed
     ISSUING_CLOSED = "issuing_closed"  # a manager closed ticket issuing for today
     UNKNOWN_DEVICE = "unknown_device"  # no such device (e.g. kiosk) in the config
@@ -81,6 +84,9 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.APPOINTMENT_TOO_LATE: 422,
     ErrorCode.APPOINTMENT_CANCELLED: 422,
     ErrorCode.APPOINTMENT_OTHER_BUSINESS: 422,
+    ErrorCode.INVALID_APPOINTMENT: 422,
+    ErrorCode.SLOT_FULL: 409,
+    ErrorCode.APPOINTMENT_CHECKED_IN: 409,
     ErrorCode.UNAVAILABLE: 503,
 }
 

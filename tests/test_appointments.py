@@ -444,3 +444,60 @@ def test_a_booking_not_checked_in_by_its_slots_end_is_a_no_show_and_frees_its_pl
     finally:
         store.close()
         bookings.close()
+
+
+# -- the admin API for one booking at a time ------------------------------------------------------
+
+
+def _appt(code: str = "YY0100", **over: Any) -> dict[str, Any]:
+    body = {"request_id": f"a-{code}-{len(over)}", "code": code, "service_id": "sb-card",
+            "date": "2026-11-30", "slot_start": "10:00", "slot_end": "10:30",
+            "name": "王五", "phone": "13700137000"}
+    body.update(over)
+    return body
+
+
+def test_the_admin_api_creates_moves_lists_and_cancels_a_booking(booked: Any) -> None:
+    from .helpers import ADMIN
+
+    status, body = booked.call("POST", "/appointments", _appt(), ADMIN)
+    assert status == 201, body
+    assert body["appointment"]["phone"] == "137****7000" and body["appointment"]["name"] == "王*"
+    status, body = booked.call("POST", "/appointments", _appt(slot_start="10:30",
+                                                              slot_end="11:00"), ADMIN)
+    assert status == 201 and body["appointment"]["slot_start"] == "10:30"
+    status, body = booked.call("GET", "/appointments?date=2026-11-30", token=ADMIN)
+    assert status == 200
+    listed = {a["code"]: a for a in body["appointments"]}
+    assert listed["YY0100"]["slot_start"] == "10:30" and "13700137000" not in str(body)
+    status, body = booked.call("POST", "/appointments/YY0100/cancel", {"request_id": "x"},
+                               ADMIN)
+    assert status == 200 and body["appointment"]["status"] == "cancelled"
+    status, body = check_in(booked, "YY0100", "late-cancelled")
+    assert (status, body["error"]["code"]) == (422, "appointment_cancelled")
+
+
+def test_the_admin_api_refuses_a_bad_slot_a_full_one_and_a_checked_in_change(
+        booked: Any) -> None:
+    from .helpers import ADMIN
+
+    status, body = booked.call("POST", "/appointments", _appt(slot_start="12:00",
+                                                              slot_end="12:30"), ADMIN)
+    assert (status, body["error"]["code"]) == (422, "invalid_appointment")
+    for i in range(4):  # the 09:30 slot holds YY0002 already: capacity 4
+        booked.call("POST", "/appointments", _appt(f"FULL0{i}", slot_start="09:30",
+                                                   slot_end="10:00"), ADMIN)
+    status, body = booked.call("POST", "/appointments", _appt("FULL09", slot_start="09:30",
+                                                              slot_end="10:00"), ADMIN)
+    assert (status, body["error"]["code"]) == (409, "slot_full")
+    assert check_in(booked, "YY0001", "in")[0] == 201
+    status, body = booked.call("POST", "/appointments", _appt("YY0001"), ADMIN)
+    assert (status, body["error"]["code"]) == (409, "appointment_checked_in")
+    status, body = booked.call("POST", "/appointments/YY0001/cancel", {"request_id": "y"},
+                               ADMIN)
+    assert (status, body["error"]["code"]) == (409, "appointment_checked_in")
+    status, body = booked.call("POST", "/appointments/NOPE01/cancel", {"request_id": "z"},
+                               ADMIN)
+    assert (status, body["error"]["code"]) == (422, "unknown_appointment")
+    status, _ = booked.call("GET", "/appointments?date=2026-11-30", token=KIOSK)
+    assert status == 403

@@ -155,6 +155,8 @@ BODY_TYPES: dict[tuple[str, str], Any] = {
     ("post", "/tickets/{ticket_id}/rating"): s.RatingRequest,
     ("post", "/windows/{n}/rating"): s.RatingRequest,
     ("put", "/bus/health"): s.BusHealthReport,
+    ("post", "/appointments"): s.AppointmentRequest,
+    ("post", "/appointments/{code}/cancel"): s.Mutation,
     **{("post", f"/windows/{{n}}/{verb}"): s.WindowRequest
        for verb in ("call-next", "recall", "no-show", "pause", "resume")},
     ("post", "/windows/{n}/transfer"): s.TransferBody,

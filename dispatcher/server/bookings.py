@@ -69,6 +69,11 @@ class BookingStore:
         found = self._select("WHERE code = ?", (code,))
         return found[0] if found else None
 
+    def set_status(self, code: str, status: str, at: dt.datetime) -> None:
+        with self._tx():
+            self._conn.execute("UPDATE appointments SET status = ?, updated_at = ? WHERE code = ?",
+                               (status, at.isoformat(), code))
+
     def import_bookings(self, bookings: list[Booking], at: dt.datetime) -> Imported:
         """Store checked bookings in one transaction. A known code with the same fields
         changes nothing; with other fields it is updated (a cancelled one booked again)."""

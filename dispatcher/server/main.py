@@ -21,6 +21,8 @@ from base import sdnotify
 from base.logs import setup_logging
 from base.paths import state_dir
 from dispatcher.domain.config import Config
+from dispatcher.server.appointments_api import add_appointments
+from dispatcher.server.bookings import BookingStore
 from dispatcher.server.console.accounts import AccountStore
 from dispatcher.server.console.web import add_console, build_console
 from dispatcher.server.guard import ConnectionGuard, ConnectionLimits, raise_fd_limit
@@ -78,6 +80,7 @@ async def serve(config: Config, db_path: Path, host: str, port: int,
             presence = Presence(clock)
             app = build_app(config, service, presence)
             add_console(app, build_console(config, service, accounts, presence))
+            add_appointments(app, BookingStore(db_path))
             guard = ConnectionGuard(limits)
             app.middlewares.insert(0, guard.middleware)
             runner = web.AppRunner(app, access_log=None, handle_signals=False,

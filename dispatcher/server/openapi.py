@@ -107,6 +107,18 @@ OPERATIONS = (
               "A rating pad's score: for the window's current ticket, else the one it finished "
               "within [ratings] attach_min, else kept unattached (caller)", s.RatingAnswer,
               (*_WINDOW, E.ALREADY_RATED), body=s.RatingRequest),
+    Operation("post", "/appointments", "createAppointment",
+              "One booking, or a changed slot for its code (admin); names and phones are "
+              "masked in every answer", s.AppointmentAnswer,
+              (*_WRITE, E.INVALID_APPOINTMENT, E.SLOT_FULL, E.APPOINTMENT_CHECKED_IN), 201,
+              s.AppointmentRequest),
+    Operation("get", "/appointments", "listAppointments",
+              "A day's bookings, names and phones masked (admin)", s.AppointmentList,
+              (E.BAD_REQUEST, E.FORBIDDEN, *_READ), query=s.AppointmentQuery),
+    Operation("post", "/appointments/{code}/cancel", "cancelAppointment",
+              "Cancel a booking not checked in yet: its place is free again (admin)",
+              s.AppointmentAnswer, (*_WRITE, E.UNKNOWN_APPOINTMENT, E.APPOINTMENT_CHECKED_IN),
+              body=s.Mutation),
     Operation("put", "/bus/health", "busHealth",
               "The serial bus master's report of its devices; no request id (caller)", None,
               (E.BAD_JSON, E.BAD_REQUEST, E.UNAUTHORIZED, E.FORBIDDEN, E.TOO_LARGE,
@@ -145,6 +157,9 @@ def _parameters(path: str, query: dict[str, Any] | None) -> list[dict[str, Any]]
     if "{ticket_id}" in path:
         params.append({"name": "ticket_id", "in": "path", "required": True,
                        "schema": _inline(TicketId)})
+    if "{code}" in path:
+        params.append({"name": "code", "in": "path", "required": True,
+                       "description": "a booking code", "schema": {"type": "string"}})
     if query is not None:
         required = set(query.get("required", ()))
         params.extend({"name": name, "in": "query", "required": name in required,

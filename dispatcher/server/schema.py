@@ -10,7 +10,7 @@ more fields than listed.
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -360,3 +360,50 @@ class Error(msgspec.Struct, kw_only=True):
 
     error: ErrorDetail
 
+
+
+# -- appointments (预约) -------------------------------------------------------------------------
+
+ClockTime = Annotated[str, Meta(pattern=r"^[0-2][0-9]:[0-5][0-9]$",
+                                description="HH:MM, local time")]
+
+
+class AppointmentRequest(Mutation, kw_only=True):
+    """One booking (the code is the key: the same code again updates it)."""
+
+    code: Annotated[str, Meta(pattern=r"^[A-Za-z0-9-]{4,32}$")]
+    service_id: ServiceId
+    date: dt.date
+    slot_start: ClockTime
+    slot_end: ClockTime
+    name: Annotated[str, Meta(max_length=40, pattern=NO_CONTROL_CHARACTERS)] | None = None
+    phone: Annotated[str, Meta(max_length=20, pattern=NO_CONTROL_CHARACTERS)] | None = None
+
+
+class AppointmentQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """GET /appointments: one day's bookings."""
+
+    date: dt.date
+
+
+class Appointment(msgspec.Struct, kw_only=True):
+    """APPT: name and phone masked."""
+
+    code: str
+    service_id: str
+    date: str
+    slot_start: str
+    slot_end: str
+    status: Literal["booked", "checked_in", "served", "no_show", "cancelled"]
+    ticket_id: str | None
+    followup: dict[str, Any] | None = None
+    name: str | None = None
+    phone: str | None = None
+
+
+class AppointmentAnswer(msgspec.Struct, kw_only=True):
+    appointment: Appointment
+
+
+class AppointmentList(msgspec.Struct, kw_only=True):
+    appointments: list[Appointment]
