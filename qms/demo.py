@@ -71,6 +71,20 @@ def _pipe_lines(proc: subprocess.Popen[str], name: str, first: threading.Event |
             first.set()
 
 
+def _seed_bookings(db: Path, config_path: Path) -> list[str]:
+    """A day of bookings around now; the two codes open for check-in (none if it fails)."""
+    import datetime as dt
+
+    from qms.config import load_config
+    from qms.demo_bookings import seed_demo_bookings
+
+    try:
+        return seed_demo_bookings(db, load_config(config_path), dt.datetime.now(dt.UTC))
+    except Exception as exc:  # the demo runs without bookings
+        print(f"qms demo: no bookings: {exc}", file=sys.stderr)
+        return []
+
+
 def _forward_lines(proc: subprocess.Popen[str]) -> None:
     """The demo's terminal input, line by line, to the child that reads it (the bus panel)."""
     assert proc.stdin is not None
@@ -119,6 +133,7 @@ def run_demo(residents_s: float | None = None, state: Path | None = None,
             return 1
         url = next(ln for ln in lines if "serving http://" in ln).split("serving ")[1]
         url = url.split("/api/v1")[0]
+        codes = _seed_bookings(folder / "qms.db", config)
         start("hall", _python("display", "--config", str(config), "--dispatcher", url,
                               "--windowed", HALL_SIZE, "--keyboard"))
         kiosk = _python("kiosk", "--config", str(config), "--dispatcher", url, "--windowed",
@@ -132,7 +147,10 @@ def run_demo(residents_s: float | None = None, state: Path | None = None,
         print(f"qms demo: dispatcher {url}/api/v1 · kiosk and hall windows open · tickets "
               f"and previews in {folder / 'printer'}\n{KEYS}\n"
               f"console: {url}/console/ — log in as admin / demo-admin (manager), or as a "
-              f"window's staff member s01…s08 / demo\nCtrl-C stops everything.",
+              f"window's staff member s01…s08 / demo\n"
+              f"bookings (预约): type {' or '.join(codes) or '(none today)'} at the kiosk's "
+              f"预约签到\n"
+              f"Ctrl-C stops everything.",
               flush=True)
         _open_console(f"{url}/console/")
         while not stop.is_set():

@@ -501,3 +501,25 @@ def test_the_admin_api_refuses_a_bad_slot_a_full_one_and_a_checked_in_change(
     assert (status, body["error"]["code"]) == (422, "unknown_appointment")
     status, _ = booked.call("GET", "/appointments?date=2026-11-30", token=KIOSK)
     assert status == 403
+
+
+def test_the_demo_books_a_day_and_its_two_codes_check_in_now(tmp_path: Path) -> None:
+    from qms.config import load_config
+    from qms.demo_bookings import seed_demo_bookings
+
+    from .test_kiosk_app import EXAMPLE
+
+    config = load_config(EXAMPLE)
+    now = dt.datetime(2026, 11, 28, 13, 47, tzinfo=SHANGHAI)  # a Saturday, too
+    codes = seed_demo_bookings(tmp_path / "qms.db", config, now)
+    again = seed_demo_bookings(tmp_path / "qms.db", config, now)
+    assert codes == again and len(codes) == 2
+    store = BookingStore(tmp_path / "qms.db")
+    try:
+        day = store.on(now.date())
+        assert len(day) >= 10 and all(b.name and b.phone for b in day)
+        for code in codes:
+            assert check_in_problem(store.get(code), now, SHANGHAI,
+                                    config.appointments) is None, code
+    finally:
+        store.close()
