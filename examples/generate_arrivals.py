@@ -100,6 +100,26 @@ def write(path: Path, rows: list[tuple[int, str, int]]) -> None:
             w.writerow([f"{t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}", sid, d])
 
 
+def write_booked(path: Path, rows: list[tuple[int, str, int]], config: Config,
+                 seed: int, share: float = 0.15) -> int:
+    """The same morning with a share of the residents of longer business booked: each checks
+    in when they arrive, for the half-hour slot that starts next (check-in opens 30 min
+    before a slot). Returns how many are booked."""
+    rng = random.Random(seed)
+    booked = 0
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["time", "service_id", "duration_s", "appointment"])
+        for t, sid, d in rows:
+            slot = ""
+            if not config.services[sid].short_high_freq and rng.random() < share:
+                start = -(-t // 1800) * 1800  # the next half hour (or this one, on the dot)
+                slot = f"{start // 3600:02d}:{start // 60 % 60:02d}"
+                booked += 1
+            w.writerow([f"{t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}", sid, d, slot])
+    return booked
+
+
 def main() -> None:
     config = load_config(HERE / "center.toml")
     h = 60.0
@@ -120,7 +140,9 @@ def main() -> None:
     )
     write(HERE / "arrivals-peak.csv", peak)
     write(HERE / "arrivals-quiet.csv", quiet)
-    print(f"peak: {len(peak)} arrivals, quiet: {len(quiet)} arrivals")
+    booked = write_booked(HERE / "arrivals-peak-booked.csv", peak, config, seed=20261130)
+    print(f"peak: {len(peak)} arrivals ({booked} booked in arrivals-peak-booked.csv), "
+          f"quiet: {len(quiet)} arrivals")
 
 
 if __name__ == "__main__":

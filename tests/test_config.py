@@ -143,5 +143,5 @@ def test_defaults_fill_the_optional_sections() -> None:
     assert config.center.timezone == "Asia/Shanghai"
     assert config.center.day_start.hour == 4
     assert config.policy.rules == (
-        "transferred", "starvation", "appointment", "green_channel", "short_high_freq", "skills"
+        "transferred", "starvation", "green_channel", "short_high_freq", "appointment", "skills"
     )

@@ -117,3 +117,38 @@ def test_cli_reports_bad_arrivals_with_exit_2(
     path.write_text("time,service_id,duration_s\n09:00:00,nope,60\n", encoding="utf-8")
     assert main(["simulate", "--arrivals", str(path), "--json"]) == 2
     assert "unknown business 'nope'" in capsys.readouterr().err
+
+
+def test_booked_arrivals_check_in_and_their_waits_are_reported_apart() -> None:
+    from dispatcher.domain.simulate import ArrivalsError, read_arrivals, simulate
+
+    config = small_config()
+    text = ("time,service_id,duration_s,appointment\n"
+            "09:00:00,sb-card,600,\n"
+            "09:00:10,sb-card,600,\n"
+            "09:00:20,sb-card,600,\n"
+            "09:00:30,sb-card,600,\n"
+            "09:00:40,sb-card,600,\n"
+            "09:01:00,sb-card,600,09:00\n")
+    arrivals = read_arrivals(text, config)
+    assert [a.slot_s for a in arrivals][-1] == 9 * 3600
+    result = simulate(config, arrivals)
+    assert result["appointments"]["tickets"] == 1 and result["walk_ins"]["tickets"] == 5
+    # 4 windows: the booked resident goes first once a window is free (not behind the 5th).
+    assert result["appointments"]["max_wait_s"] < result["walk_ins"]["max_wait_s"]
+    assert result["calls_by_rule"].get("appointment") == 1
+    plain = simulate(config, read_arrivals(text.replace(",09:00\n", ",\n"), config))
+    assert "appointments" not in plain
+    with pytest.raises(ArrivalsError, match="appointment must be HH:MM"):
+        read_arrivals(text.replace(",09:00\n", ",nine\n"), config)
+
+
+def test_the_example_booked_peak_morning_is_the_peak_with_some_residents_booked() -> None:
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent.parent / "examples"
+    plain = (here / "arrivals-peak.csv").read_text().splitlines()
+    booked = (here / "arrivals-peak-booked.csv").read_text().splitlines()
+    assert len(plain) == len(booked)
+    assert [ln.rsplit(",", 1)[0] for ln in booked[1:]] == plain[1:]
+    assert sum(1 for ln in booked[1:] if not ln.endswith(",")) >= 10

@@ -19,7 +19,7 @@ from dispatcher.domain.appointments import AppointmentSettings
 from dispatcher.domain.calendar import add_working_days
 
 ROLES = ("kiosk", "caller", "display", "admin")
-RULES = ("transferred", "starvation", "appointment", "green_channel", "short_high_freq",
+RULES = ("transferred", "starvation", "green_channel", "short_high_freq", "appointment",
          "skills")
 DEFAULT_RULES = RULES
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -18,13 +18,14 @@ Rules (`policy.rules`, default order):
 
 1. ``transferred``: tickets transferred to this window.
 2. ``starvation``: a ticket that has waited ``starvation_max_wait_min`` or more.
-3. ``appointment``: a checked-in appointment (预约) whose slot has begun, the oldest slot first.
-   An appointment checked in before its slot is not called before the slot begins, unless
-   nothing else waits for the window.
-4. ``green_channel``: at a green window while the channel is active, the channel's business.
-5. ``short_high_freq``: at a green window while diversion is on, short high-frequency business.
+3. ``green_channel``: at a green window while the channel is active, the channel's business.
+4. ``short_high_freq``: at a green window while diversion is on, short high-frequency business.
    Diversion switches on when more than ``short_threshold`` such tickets wait, off when fewer
    than ``short_threshold`` wait, and holds at exactly the threshold (see `core`).
+5. ``appointment``: a checked-in appointment (预约) whose slot has begun, the oldest slot first.
+   An appointment checked in before its slot is not called before the slot begins, unless
+   nothing else waits for the window. After the green windows' rules: booked long business
+   must not take the green windows from the short business they are diverted to.
 6. ``skills``: the business of the highest skill level of the window's staff.
 
 Tie-break everywhere: time of issue (kept across transfers), then issue sequence.

@@ -44,10 +44,13 @@ class Arrival:
     at_s: int  # seconds after local midnight
     service_id: str
     duration_s: float
+    slot_s: int | None = None  # a booked resident checking in: their slot's start
 
 
 def read_arrivals(text: str, config: Config, source: str = "<arrivals>") -> list[Arrival]:
-    """Parse `time,service_id,duration_s` rows; raise ArrivalsError listing every bad row."""
+    """Parse `time,service_id,duration_s[,appointment]` rows (`appointment`: the booked slot's
+    start, HH:MM, for a resident checking in; empty for a walk-in); raise ArrivalsError listing
+    every bad row."""
     problems: list[str] = []
     arrivals: list[Arrival] = []
     reader = csv.DictReader(io.StringIO(text))
@@ -74,7 +77,17 @@ def read_arrivals(text: str, config: Config, source: str = "<arrivals>") -> list
         if not math.isfinite(duration) or duration <= 0:
             problems.append(f"{where}: duration_s must be positive, not {duration}")
             continue
-        arrivals.append(Arrival(t.hour * 3600 + t.minute * 60 + t.second, service_id, duration))
+        slot_s = None
+        booked = (row.get("appointment") or "").strip()
+        if booked:
+            try:
+                slot = dt.time.fromisoformat(booked)
+            except ValueError:
+                problems.append(f"{where}: appointment must be HH:MM, not {booked!r}")
+                continue
+            slot_s = slot.hour * 3600 + slot.minute * 60
+        arrivals.append(Arrival(t.hour * 3600 + t.minute * 60 + t.second, service_id, duration,
+                                slot_s))
     if problems:
         raise ArrivalsError(problems)
     if not arrivals:
@@ -117,6 +130,7 @@ def simulate(
 
     durations: dict[str, float] = {}
     issued_s: dict[str, float] = {}
+    booked_from: dict[str, float] = {}  # a booking's wait counts from check-in or its slot
     waits: dict[str, float] = {}
     rules: Counter[str] = Counter()
     idle: set[int] = set(core.state.windows)
@@ -150,12 +164,21 @@ def simulate(
         if kind == "arrive":
             rid += 1
             now = midnight + dt.timedelta(seconds=now_s)
+            booking: dict[str, Any] = {}
+            if data.slot_s is not None:
+                start = midnight + dt.timedelta(seconds=data.slot_s)
+                booking = {"appointment_code": f"sim-{rid}",
+                           "appointment_start": start.isoformat(),
+                           "appointment_end": (start + dt.timedelta(
+                               minutes=cfg.appointments.slot_min)).isoformat()}
             reply = core.handle(
-                IssueTicket(request_id=f"sim-{rid}", service_id=data.service_id), now
-            ).reply
+                IssueTicket(request_id=f"sim-{rid}", service_id=data.service_id, **booking),
+                now).reply
             ticket_id = reply["ticket"]["id"]
             durations[ticket_id] = data.duration_s
             issued_s[ticket_id] = now_s
+            if data.slot_s is not None:
+                booked_from[ticket_id] = max(now_s, data.slot_s)
             dispatch_idle(now_s)
         elif kind == "finish":
             if not call(data, now_s):
@@ -186,6 +209,13 @@ def simulate(
         "date": day.isoformat(),
         "calls_by_rule": dict(sorted(rules.items())),
     }
+    if booked_from:  # booked residents apart: their wait runs from the later of check-in and
+        # their slot's start (called earlier: no wait)
+        called_at = {t: issued_s[t] + w for t, w in waits.items()}
+        booked = [max(0.0, called_at[t] - booked_from[t]) for t in waits if t in booked_from]
+        result["appointments"] = {"tickets": len(booked_from), **_stats(booked)}
+        result["walk_ins"] = {"tickets": len(issued_s) - len(booked_from),
+                              **_stats([w for t, w in waits.items() if t not in booked_from])}
     return result
 
 
