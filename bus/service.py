@@ -42,6 +42,17 @@ ASKED_FOR_S = 300.0  # a rating this long after 评价 still belongs to the tick
 
 
 @dataclass(frozen=True)
+class Rating:
+    """A resident's rating on its way to the dispatcher (sent again while the LAN is down)."""
+
+    window: int
+    path: str  # /tickets/{id}/rating (asked with 评价) or /windows/{n}/rating
+    score: int
+    request_id: str
+    first: float  # monotonic time of the press
+
+
+@dataclass(frozen=True)
 class Answered:
     """A caller request's outcome, back from the link thread."""
 
@@ -49,7 +60,7 @@ class Answered:
     verb: str
     result: Any = None
     error: BaseException | None = None
-    retry: tuple[int, str, int, str, float] | None = None  # a rating to send again if lost
+    rating: Rating | None = None  # a rating to send again if it was lost
 
 
 class BusService:
@@ -76,7 +87,7 @@ class BusService:
         self._health_sent = 0.0
         self._health_pending = False
         self._link_up_at = 0.0
-        self._retry: list[tuple[float, tuple[int, str, int, str, float]]] = []
+        self._retry: list[tuple[float, Rating]] = []  # (when to send again, what)
         self.answers = 0  # caller requests answered (for tests and the benchmark)
 
     def _of(self, kind: Kind, window: int) -> BusDevice | None:
@@ -143,7 +154,7 @@ class BusService:
             self._send_health(self.master.reports())
         for retry in [r for r in self._retry if r[0] <= now]:
             self._retry.remove(retry)
-            self._send_rating(*retry[1])
+            self._send_rating(retry[1])
 
     def _message(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
@@ -205,8 +216,8 @@ class BusService:
                 path = f"/tickets/{asked[0]}/rating"
             else:  # the resident rated unasked: the dispatcher finds the ticket just served
                 path = f"/windows/{n}/rating"
-            self._send_rating(n, path, item.value, self.link_request_id(),
-                              time.monotonic())
+            self._send_rating(Rating(n, path, item.value, self.link_request_id(),
+                                     time.monotonic()))
             return
         if item.value == Key.ASK_RATING:
             pad = self._of(Kind.RATING_PAD, n)
@@ -238,23 +249,22 @@ class BusService:
     def link_request_id(self) -> str:
         return f"bus-{uuid.uuid4().hex[:20]}"
 
-    def _send_rating(self, n: int, path: str, score: int, request_id: str,
-                     first: float) -> None:
+    def _send_rating(self, rating: Rating) -> None:
         """A rating under its own request id: while the LAN is down it is sent again (same id:
         stored once) every RATING_RETRY_S, for up to RATING_KEEP_S."""
         def make(c: Any) -> Any:
-            return c.post(path, score=score, request_id=request_id)
+            return c.post(rating.path, score=rating.score, request_id=rating.request_id)
 
-        self._submit(n, "rating", make, retry=(n, path, score, request_id, first))
+        self._submit(rating.window, "rating", make, rating)
 
     def _submit(self, window: int, verb: str, make: Callable[[Any], Any],
-                retry: tuple[int, str, int, str, float] | None = None) -> None:
+                rating: Rating | None = None) -> None:
         """Send once; the client keeps the request id for every retry of this press."""
         future = self.link.submit(make)
 
         def done(f: concurrent.futures.Future[Any]) -> None:
             error = f.exception()
-            self.inbox.put(Answered(window, verb, None if error else f.result(), error, retry))
+            self.inbox.put(Answered(window, verb, None if error else f.result(), error, rating))
 
         future.add_done_callback(done)
 
@@ -265,12 +275,13 @@ class BusService:
             self._keypad_text[n] = error_text(error.status, error.code)
         elif isinstance(error, LinkDown):
             self._keypad_text[n] = "E 网络中断"
-            if answer.retry is not None and time.monotonic() - answer.retry[4] < RATING_KEEP_S:
+            rating = answer.rating
+            if rating is not None and time.monotonic() - rating.first < RATING_KEEP_S:
                 self._keypad_text[n] = "评价待发送"
-                self._retry.append((time.monotonic() + RATING_RETRY_S, answer.retry))
-            elif answer.retry is not None:
+                self._retry.append((time.monotonic() + RATING_RETRY_S, rating))
+            elif rating is not None:
                 log.error("window %d: rating %d not delivered in %.0f min: given up", n,
-                          answer.retry[2], RATING_KEEP_S / 60)
+                          rating.score, RATING_KEEP_S / 60)
         elif error is not None:
             log.error("window %d %s: %s", n, answer.verb, error)
             self._keypad_text[n] = "E 内部错误"

@@ -39,8 +39,12 @@ async def create_appointment(request: web.Request) -> web.Response:
     booking, problems = parse_row(row, config.services, config.appointments)
     if booking is None:
         raise ApiError(ErrorCode.INVALID_APPOINTMENT, "; ".join(problems))
-    existing = await asyncio.to_thread(store.all)
-    old = existing.get(booking.code)
+    # What capacity and a change depend on: that day's bookings, and this code's own.
+    same_day = await asyncio.to_thread(store.on, booking.date)
+    old = await asyncio.to_thread(store.get, booking.code)
+    existing = {b.code: b for b in same_day}
+    if old is not None:
+        existing[old.code] = old
     if old is not None and old.status in FIXED and not old.same_booking(booking):
         raise ApiError(ErrorCode.APPOINTMENT_CHECKED_IN,
                        f"booking {booking.code} is {old.status}: it cannot change")

@@ -268,13 +268,18 @@ async def get_ticket(request: web.Request) -> web.Response:
 RESERVED_IDS = ("day-", "con-")  # the dispatcher's own (day starts) and the console's
 
 
-async def run(request: web.Request, command: c.Command, device: Device,
-              status: int = 200) -> web.Response:
+async def execute(request: web.Request, command: c.Command, device: Device) -> Any:
+    """A device's command through the service; its answer (reply)."""
     if command.request_id.startswith(RESERVED_IDS):
         raise ApiError(ErrorCode.BAD_REQUEST,
                        f"request ids starting with {' or '.join(RESERVED_IDS)} are reserved")
     outcome = await request.app[SERVICE_KEY].execute(command, device.name)
-    return json_response(outcome.reply, status=status)
+    return outcome.reply
+
+
+async def run(request: web.Request, command: c.Command, device: Device,
+              status: int = 200) -> web.Response:
+    return json_response(await execute(request, command, device), status=status)
 
 
 async def issue_ticket(request: web.Request) -> web.Response:
@@ -315,10 +320,8 @@ async def check_in(request: web.Request, device: Device, body: s.IssueTicketRequ
         appointment_start=dt.datetime.combine(booking.date, booking.slot_start, tz).isoformat(),
         appointment_end=dt.datetime.combine(booking.date, booking.slot_end, tz).isoformat(),
     )
-    if command.request_id.startswith(RESERVED_IDS):
-        raise ApiError(ErrorCode.BAD_REQUEST, "reserved request id")
-    outcome = await service.execute(command, device.name)
-    return json_response(outcome.reply, status=200 if outcome.reply.get("checked_in") else 201)
+    reply = await execute(request, command, device)
+    return json_response(reply, status=200 if reply.get("checked_in") else 201)
 
 
 async def report_print(request: web.Request) -> web.Response:
