@@ -42,6 +42,7 @@ class ErrorCode(StrEnum):
     INVALID_APPOINTMENT = "invalid_appointment"  # a booking the slots or catalog refuse
     SLOT_FULL = "slot_full"
     APPOINTMENT_CHECKED_IN = "appointment_checked_in"  # it can no longer change
+    FOLLOWUP_TAKEN = "followup_taken"  # another staff member is calling this resident
     UNAVAILABLE = "unavailable"  # the dispatcher is stopping or its database failed
     ISSUING_CLOSED = "issuing_closed"  # a manager closed ticket issuing for today
     UNKNOWN_DEVICE = "unknown_device"  # no such device (e.g. kiosk) in the config
@@ -87,6 +88,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVALID_APPOINTMENT: 422,
     ErrorCode.SLOT_FULL: 409,
     ErrorCode.APPOINTMENT_CHECKED_IN: 409,
+    ErrorCode.FOLLOWUP_TAKEN: 409,
     ErrorCode.UNAVAILABLE: 503,
 }
 

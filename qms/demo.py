@@ -149,7 +149,7 @@ def run_demo(residents_s: float | None = None, state: Path | None = None,
               f"console: {url}/console/ — log in as admin / demo-admin (manager), or as a "
               f"window's staff member s01…s08 / demo\n"
               f"bookings (预约): type {' or '.join(codes) or '(none today)'} at the kiosk's "
-              f"预约签到\n"
+              f"预约签到; the next working day's calls (预约回访): {url}/console/followup\n"
               f"Ctrl-C stops everything.",
               flush=True)
         _open_console(f"{url}/console/")

@@ -44,12 +44,33 @@ def demo_bookings(config: Config, now: dt.datetime, seed: int = 7) -> tuple[list
     return bookings, [b.code for b in bookings[:3:2]]  # one in the slot now, one in the next
 
 
+def tomorrows_bookings(config: Config, now: dt.datetime, seed: int = 7) -> list[Booking]:
+    """The next working day's bookings, two in most slots offered: the 预约回访 list."""
+    today = now.astimezone(config.center.tz).date()
+    day = config.appointments.next_working_day(today)
+    rng = random.Random(f"{day}-{seed}-tomorrow")
+    services = [s.id for s in config.services.values() if not s.short_high_freq]
+    offered = config.appointments.bookable or tuple(services)
+    bookable = rng.sample(offered, min(4, len(offered)))  # a few businesses: groups to call
+    stem = day.strftime("%m%d")
+    bookings: list[Booking] = []
+    for start, end in config.appointments.slots():
+        for _ in range(rng.choice((1, 2, 2))):
+            bookings.append(Booking(
+                code=f"Y{stem}{len(bookings) + 1:02d}", service_id=rng.choice(bookable),
+                date=day, slot_start=start, slot_end=end,
+                name=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(["", *GIVEN]),
+                phone=f"1390000{rng.randrange(10000):04d}"))
+    return bookings
+
+
 def seed_demo_bookings(db: Path, config: Config, now: dt.datetime) -> list[str]:
-    """Store the demo's bookings (again: nothing changes); the two codes to try."""
+    """Store the demo's bookings, today's and the next working day's (again: nothing
+    changes); the two codes to try."""
     bookings, codes = demo_bookings(config, now)
     store = BookingStore(db)
     try:
-        store.import_bookings(bookings, now)
+        store.import_bookings(bookings + tomorrows_bookings(config, now), now)
     finally:
         store.close()
     return codes

@@ -157,6 +157,7 @@ BODY_TYPES: dict[tuple[str, str], Any] = {
     ("put", "/bus/health"): s.BusHealthReport,
     ("post", "/appointments"): s.AppointmentRequest,
     ("post", "/appointments/{code}/cancel"): s.Mutation,
+    ("post", "/appointments/{code}/followup"): s.FollowupRequest,
     **{("post", f"/windows/{{n}}/{verb}"): s.WindowRequest
        for verb in ("call-next", "recall", "no-show", "pause", "resume")},
     ("post", "/windows/{n}/transfer"): s.TransferBody,

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from base.errors import ErrorCode, QmsError
 from dispatcher.domain.calendar import is_working_day
 
 CSV_COLUMNS = ("code", "service_id", "date", "slot_start", "slot_end", "name", "phone")
@@ -50,6 +51,15 @@ class AppointmentSettings:
                 out.append((at.time(), (at + step).time()))
                 at += step
         return out
+
+    def next_working_day(self, today: dt.date) -> dt.date:
+        """The day after `today` that takes bookings: whose residents are called today."""
+        day = today + dt.timedelta(days=1)
+        for _ in range(60):
+            if is_working_day(day, self.holidays, self.workdays):
+                return day
+            day += dt.timedelta(days=1)
+        return today + dt.timedelta(days=1)
 
     def offers(self, service_id: str, day: dt.date, start: dt.time, end: dt.time) -> bool:
         return (not self.bookable or service_id in self.bookable) \
@@ -230,3 +240,98 @@ def check_in_problem(booking: Booking | None, now: dt.datetime, tz: dt.tzinfo,
         return "appointment_too_late", f"签到已于 {closes:%H:%M} 截止 / check-in closed at " \
                                        f"{closes:%H:%M}"
     return None
+
+
+# -- 预约回访: the call a day ahead ---------------------------------------------------------
+
+FOLLOWUP_OUTCOMES = ("confirmed", "rescheduled", "cancelled", "unreachable")
+MAX_FOLLOWUP_NOTE = 500
+MAX_ATTEMPTS = 3  # unreachable this many times: nobody calls again (the list counts it done)
+CLAIM_MIN = 15  # a call taken by one staff member is theirs this long (then anyone may take it)
+
+
+class FollowupRefused(QmsError):
+    """A follow-up the booking's state or the request refuses (nothing changes)."""
+
+
+def _refuse_closed(booking: Booking | None, code: str) -> Booking:
+    if booking is None:
+        raise FollowupRefused(ErrorCode.UNKNOWN_APPOINTMENT, f"no appointment with code {code!r}")
+    if booking.status == "cancelled":
+        raise FollowupRefused(ErrorCode.APPOINTMENT_CANCELLED, f"booking {code} is cancelled")
+    if booking.status in ("checked_in", "served"):
+        raise FollowupRefused(ErrorCode.APPOINTMENT_CHECKED_IN,
+                              f"booking {code} is {booking.status}: the visit took place")
+    if booking.status == "no_show":
+        raise FollowupRefused(ErrorCode.APPOINTMENT_TOO_LATE, f"booking {code}: the slot is over")
+    return booking
+
+
+def caller_of(booking: Booking, now: dt.datetime) -> str | None:
+    """Who is calling this resident now (a claim lapses after CLAIM_MIN minutes)."""
+    f = booking.followup or {}
+    caller, since = f.get("caller"), f.get("claimed_at")
+    if not caller or not since:
+        return None
+    if now - dt.datetime.fromisoformat(since) >= dt.timedelta(minutes=CLAIM_MIN):
+        return None
+    return str(caller)
+
+
+def claim_followup(booking: Booking | None, code: str, by: str, now: dt.datetime) -> Booking:
+    """`by` takes the call: only they see the full phone number until they record it."""
+    booking = _refuse_closed(booking, code)
+    holder = caller_of(booking, now)
+    if holder is not None and holder != by:
+        raise FollowupRefused(ErrorCode.FOLLOWUP_TAKEN, f"{holder} is calling this resident")
+    followup = dict(booking.followup or {})
+    followup.update(caller=by, claimed_at=now.isoformat())
+    return replace(booking, followup=followup)
+
+
+def record_followup(booking: Booking | None, code: str, *, outcome: str, missing: Iterable[str],
+                    note: str | None, by: str, now: dt.datetime, request_id: str | None,
+                    materials: Iterable[str]) -> Booking:
+    """The booking once the call's outcome is recorded: attempts counted, the call released,
+    a cancelled booking's place freed (status cancelled). The same request again (a retry)
+    changes nothing. A call another staff member holds is theirs to record."""
+    if booking is not None and request_id and (booking.followup or {}).get(
+            "request_id") == request_id:
+        return booking
+    booking = _refuse_closed(booking, code)
+    if outcome not in FOLLOWUP_OUTCOMES:
+        raise FollowupRefused(ErrorCode.INVALID_APPOINTMENT,
+                              f"outcome must be one of {', '.join(FOLLOWUP_OUTCOMES)}")
+    holder = caller_of(booking, now)
+    if holder is not None and holder != by:
+        raise FollowupRefused(ErrorCode.FOLLOWUP_TAKEN, f"{holder} is calling this resident")
+    checklist = list(materials)
+    missing = [m.strip() for m in missing if m.strip()]
+    unknown = [m for m in missing if m not in checklist]
+    if unknown:
+        raise FollowupRefused(ErrorCode.INVALID_APPOINTMENT,
+                              f"not on the business's checklist: {', '.join(unknown)}")
+    note = (note or "").strip() or None
+    if note is not None and (len(note) > MAX_FOLLOWUP_NOTE
+                             or any(ord(ch) < 32 and ch not in "\n\t" for ch in note)):
+        raise FollowupRefused(ErrorCode.INVALID_APPOINTMENT,
+                              f"the note is longer than {MAX_FOLLOWUP_NOTE} characters "
+                              "or has control characters")
+    old = dict(booking.followup or {})
+    attempts = int(old.get("attempts", 0)) + 1
+    history = [*old.get("history", []), {"outcome": outcome, "by": by, "at": now.isoformat()}]
+    followup = {"outcome": outcome, "attempts": attempts,
+                "missing": sorted(set(missing), key=checklist.index), "note": note, "by": by,
+                "at": now.isoformat(), "request_id": request_id, "history": history}
+    return replace(booking, followup=followup,
+                   status="cancelled" if outcome == "cancelled" else booking.status)
+
+
+def followup_done(booking: Booking) -> bool:
+    """Nobody needs to call this resident (again)."""
+    f = booking.followup or {}
+    if booking.status != "booked":
+        return True
+    outcome = f.get("outcome")
+    return outcome in ("confirmed", "rescheduled", "cancelled") or (
+        outcome == "unreachable" and int(f.get("attempts", 0)) >= MAX_ATTEMPTS)

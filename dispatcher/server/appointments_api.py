@@ -10,7 +10,8 @@ import dataclasses
 from aiohttp import web
 
 from base.errors import ErrorCode
-from dispatcher.domain.appointments import capacity_problems, parse_row
+from dispatcher.domain.appointments import FollowupRefused, capacity_problems, parse_row
+from dispatcher.server import followups
 from dispatcher.server import schema as s
 from dispatcher.server.bookings import BookingStore
 from dispatcher.server.http import (
@@ -83,12 +84,36 @@ async def cancel_appointment(request: web.Request) -> web.Response:
         booking, status="cancelled").to_dict()})
 
 
+async def follow_up(request: web.Request) -> web.Response:
+    """预约回访 from a script or another system: the outcome of a call (see followups)."""
+    who = authorize(request, ("admin",))
+    body = await read_body(request, s.FollowupRequest)
+    slot = (body.date, body.slot_start, body.slot_end)
+    if any(v is not None for v in slot) and None in slot:
+        raise ApiError(ErrorCode.INVALID_APPOINTMENT,
+                       "a new slot needs date, slot_start and slot_end")
+    new_slot = (body.date.isoformat(), body.slot_start, body.slot_end) \
+        if body.date and body.slot_start and body.slot_end else None
+    code = request.match_info["code"]
+    config = request.app[CONFIG_KEY]
+    clock = request.app[SERVICE_KEY].clock
+    try:
+        booking = await asyncio.to_thread(
+            followups.record, request.app[BOOKINGS_KEY], config, code, outcome=body.outcome,
+            missing=body.missing, note=body.note, by=who.name, now=clock(),
+            request_id=body.request_id, new_slot=new_slot)
+    except FollowupRefused as exc:
+        raise ApiError(exc.code, exc.message) from None
+    return json_response({"appointment": booking.to_dict()})
+
+
 def add_appointments(app: web.Application, store: BookingStore) -> None:
     """Mount the bookings' routes on the API's app (they close the store at cleanup)."""
     app[BOOKINGS_KEY] = store
     app.router.add_post(f"{PREFIX}/appointments", create_appointment)
     app.router.add_get(f"{PREFIX}/appointments", list_appointments)
     app.router.add_post(f"{PREFIX}/appointments/{{code}}/cancel", cancel_appointment)
+    app.router.add_post(f"{PREFIX}/appointments/{{code}}/followup", follow_up)
 
     async def close(app: web.Application) -> None:
         store.close()

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,28 @@ class BookingStore:
         with self._tx():
             self._conn.execute("UPDATE appointments SET status = ?, updated_at = ? WHERE code = ?",
                                (status, at.isoformat(), code))
+
+    def change(self, code: str, decide: Callable[[Booking | None, Callable[[dt.date],
+               list[Booking]]], Booking], at: dt.datetime) -> Booking:
+        """Change one booking atomically: `decide(old, day_of)` (day_of reads a day's bookings
+        inside the transaction) returns the booking to store, or raises to change nothing."""
+        columns = ", ".join(BOOKING_COLUMNS)
+        with self._tx():
+            def day_of(day: dt.date) -> list[Booking]:
+                return [booking_of(r) for r in self._conn.execute(
+                    f"SELECT {columns} FROM appointments WHERE date = ?", (day.isoformat(),))]
+
+            row = self._conn.execute(f"SELECT {columns} FROM appointments WHERE code = ?",
+                                     (code,)).fetchone()
+            new = decide(booking_of(row) if row else None, day_of)
+            self._conn.execute(
+                "UPDATE appointments SET service_id = ?, date = ?, slot_start = ?, slot_end = ?,"
+                " status = ?, followup = ?, updated_at = ? WHERE code = ?",
+                (new.service_id, new.date.isoformat(), new.slot_start.strftime("%H:%M"),
+                 new.slot_end.strftime("%H:%M"), new.status,
+                 json.dumps(dict(new.followup), ensure_ascii=False) if new.followup else None,
+                 at.isoformat(), code))
+        return new
 
     def import_bookings(self, bookings: list[Booking], at: dt.datetime) -> Imported:
         """Store checked bookings in one transaction. A known code with the same fields

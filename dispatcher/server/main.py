@@ -79,8 +79,9 @@ async def serve(config: Config, db_path: Path, host: str, port: int,
         try:
             presence = Presence(clock)
             app = build_app(config, service, presence)
-            add_console(app, build_console(config, service, accounts, presence))
-            add_appointments(app, BookingStore(db_path))
+            bookings = BookingStore(db_path)
+            add_console(app, build_console(config, service, accounts, presence, bookings))
+            add_appointments(app, bookings)
             guard = ConnectionGuard(limits)
             app.middlewares.insert(0, guard.middleware)
             runner = web.AppRunner(app, access_log=None, handle_signals=False,

@@ -119,6 +119,13 @@ OPERATIONS = (
               "Cancel a booking not checked in yet: its place is free again (admin)",
               s.AppointmentAnswer, (*_WRITE, E.UNKNOWN_APPOINTMENT, E.APPOINTMENT_CHECKED_IN),
               body=s.Mutation),
+    Operation("post", "/appointments/{code}/followup", "followUpAppointment",
+              "预约回访: record a call's outcome (admin). Each call counts an attempt; "
+              "cancelled frees the place; rescheduled may carry the new slot. The same "
+              "request id again changes nothing", s.AppointmentAnswer,
+              (*_WRITE, E.UNKNOWN_APPOINTMENT, E.INVALID_APPOINTMENT, E.APPOINTMENT_CANCELLED,
+               E.APPOINTMENT_TOO_LATE, E.APPOINTMENT_CHECKED_IN, E.SLOT_FULL,
+               E.FOLLOWUP_TAKEN), body=s.FollowupRequest),
     Operation("put", "/bus/health", "busHealth",
               "The serial bus master's report of its devices; no request id (caller)", None,
               (E.BAD_JSON, E.BAD_REQUEST, E.UNAUTHORIZED, E.FORBIDDEN, E.TOO_LARGE,

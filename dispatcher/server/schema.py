@@ -380,6 +380,20 @@ class AppointmentRequest(Mutation, kw_only=True):
     phone: Annotated[str, Meta(max_length=20, pattern=NO_CONTROL_CHARACTERS)] | None = None
 
 
+class FollowupRequest(Mutation, kw_only=True):
+    """预约回访: the outcome of a call a day ahead. A rescheduled booking may name its new slot
+    (`date`, `slot_start`, `slot_end`, all three); cancelled frees its place."""
+
+    outcome: Literal["confirmed", "rescheduled", "cancelled", "unreachable"]
+    missing: Annotated[list[Annotated[str, Meta(min_length=1, max_length=60,
+                                                pattern=NO_CONTROL_CHARACTERS)]],
+                       Meta(max_length=30)] = msgspec.field(default_factory=list)
+    note: Annotated[str, Meta(max_length=500)] | None = None
+    date: dt.date | None = None
+    slot_start: ClockTime | None = None
+    slot_end: ClockTime | None = None
+
+
 class AppointmentQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """GET /appointments: one day's bookings."""
 

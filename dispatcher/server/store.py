@@ -527,9 +527,14 @@ class Store:
                 "UPDATE appointments SET status = 'no_show', updated_at = ?"
                 " WHERE status = 'booked' AND (date < ? OR (date = ? AND slot_end <= ?))",
                 (stamp, today, today, clock)).rowcount
+            # The follow-up's note is free text (it may name people): it goes too; its
+            # outcome, attempts and missing materials stay for the statistics.
             erased = db.execute(
-                "UPDATE appointments SET name = NULL, phone = NULL, updated_at = ?"
-                " WHERE date < ? AND (name IS NOT NULL OR phone IS NOT NULL)",
+                "UPDATE appointments SET name = NULL, phone = NULL, updated_at = ?,"
+                " followup = CASE WHEN followup IS NULL THEN NULL"
+                " ELSE json_remove(followup, '$.note') END"
+                " WHERE date < ? AND (name IS NOT NULL OR phone IS NOT NULL"
+                " OR json_extract(followup, '$.note') IS NOT NULL)",
                 (stamp, cutoff)).rowcount
         if erased:  # the log's copies of the old pages go too
             self._write.execute("PRAGMA wal_checkpoint(TRUNCATE)")

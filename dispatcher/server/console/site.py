@@ -23,6 +23,7 @@ from aiohttp import web
 from base.texts import DEFAULT_LANG
 from dispatcher import __version__
 from dispatcher.domain.config import Config
+from dispatcher.server.bookings import BookingStore
 from dispatcher.server.console import views
 from dispatcher.server.console.accounts import Account, AccountStore, Session
 from dispatcher.server.console.texts import TEXTS
@@ -92,6 +93,7 @@ class Console:
     hasher: concurrent.futures.ThreadPoolExecutor  # password checks (scrypt): never in line
     templates: jinja2.Environment
     live: LiveParts  # live.LiveRenders
+    bookings: BookingStore  # 预约: the 预约回访 page reads and writes them
 
     async def blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking account-store call (scrypt, SQLite) off the event loop."""

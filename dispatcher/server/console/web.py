@@ -19,9 +19,11 @@ import jinja2
 from aiohttp import web
 
 from dispatcher.domain.config import Config
+from dispatcher.server.bookings import BookingStore
 from dispatcher.server.console.accounts import AccountStore
 from dispatcher.server.console.admin import accounts_action, accounts_page, audit_csv, audit_page
 from dispatcher.server.console.auth import login, login_page, logout, switch_lang
+from dispatcher.server.console.followup import followup_list, record_call, take_call
 from dispatcher.server.console.live import LiveRenders, live
 from dispatcher.server.console.pages import (
     counter_action,
@@ -44,13 +46,13 @@ def make_templates() -> jinja2.Environment:
 
 
 def build_console(config: Config, service: DispatcherService, accounts: AccountStore,
-                  presence: Presence) -> Console:
+                  presence: Presence, bookings: BookingStore) -> Console:
     return Console(
         config=config, service=service, accounts=accounts, presence=presence,
         throttle=LoginThrottle(time.monotonic),
         executor=concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="qms-console"),
         hasher=concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="qms-scrypt"),
-        templates=make_templates(), live=LiveRenders(),
+        templates=make_templates(), live=LiveRenders(), bookings=bookings,
     )
 
 
@@ -77,6 +79,9 @@ def add_console(app: web.Application, console: Console) -> None:
     r.add_get(f"{ROOT}/audit", signed_in(audit_page, manager=True))
     r.add_get(f"{ROOT}/ratings", signed_in(ratings_page, manager=True))
     r.add_post(f"{ROOT}/ratings/{{task}}/close", signed_in(close_task, manager=True))
+    r.add_get(f"{ROOT}/followup", signed_in(followup_list))
+    r.add_post(f"{ROOT}/followup/{{code}}/call", signed_in(take_call))
+    r.add_post(f"{ROOT}/followup/{{code}}/record", signed_in(record_call))
     r.add_get(f"{ROOT}/audit.csv", signed_in(audit_csv, manager=True))
     r.add_static(f"{ROOT}/static", HERE / "static", append_version=True)
 

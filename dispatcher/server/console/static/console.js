@@ -82,6 +82,10 @@
     }
   }
 
+  document.addEventListener("click", (event) => {
+    if (event.target.closest("[data-print]")) window.print();
+  });
+
   document.addEventListener("submit", (event) => {
     const form = event.target.closest("form.js-action");
     if (form) submit(form, event);
