@@ -99,10 +99,12 @@ class QmsError(Exception):
     `code` may be given as its string; an unknown code is a programming error (ValueError).
     """
 
-    def __init__(self, code: ErrorCode | str, message: str) -> None:
+    def __init__(self, code: ErrorCode | str, message: str,
+                 detail: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.code = ErrorCode(code)
         self.message = message
+        self.detail = detail or {}  # more fields of the answer's error object
 
     @property
     def status(self) -> int:

@@ -294,7 +294,8 @@ class KioskApp(ScreenProgram):
                     self.retry.reset()
                     self.unresolved.resolve(key)  # refused: nothing was issued
                     self.events.put(IssueFailed(key, unreachable=False, message=error.message,
-                                                code=error.code))
+                                                code=error.code,
+                                                service_id=error.detail.get("service_id", "")))
                 else:  # no answer: the ticket may exist; keep asking under the same id
                     self.events.put(IssueFailed(key, unreachable=True, message=str(error)))
                     item = next((i for i in self.unresolved.items() if i.request_id == key),

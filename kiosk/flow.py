@@ -36,7 +36,8 @@ class Screen(StrEnum):
 @dataclass(frozen=True)
 class Tap:
     """A button was tapped: "dept:ID", "service:ID", "page:N", "take", "back", "home", "sign",
-    "lang", "checkin", "key:0"…"key:9", "key:del", "key:ok", "done"."""
+    "lang", "checkin", "key:0"…"key:9", "key:del", "key:ok", "walk_in" (a late arrival's
+    ordinary number for the booked business), "done"."""
 
     target: str
 
@@ -76,6 +77,7 @@ class IssueFailed:
     unreachable: bool  # True: no answer (retried until given up); False: the dispatcher said no
     message: str = ""
     code: str = ""  # the dispatcher's error code when it said no
+    service_id: str = ""  # a late check-in: the booked business (a walk-in number is offered)
 
 
 @dataclass(frozen=True)
@@ -237,7 +239,7 @@ class KioskFlow:
             if kind == "dept":
                 return self._go(state, Screen.DEPARTMENT, now, department=arg, page=0), []
             if target == "checkin":
-                return self._go(state, Screen.CHECKIN, now, code=""), []
+                return self._go(state, Screen.CHECKIN, now, code="", service=None), []
             return state, []
         if screen is Screen.DEPARTMENT:
             if kind == "service":
@@ -256,12 +258,18 @@ class KioskFlow:
         if screen is Screen.CHECKIN:
             if target == "back":
                 return self._home(state, now), []
+            if target == "walk_in" and state.service and state.message:
+                # Too late for the booking: one tap for an ordinary number, same business.
+                return self._ask_for_ticket(dataclasses.replace(state, code=""), now,
+                                            state.service, None)
             if kind == "key" and arg.isdigit() and len(arg) == 1:
                 if len(state.code) < self.settings.code_length:
-                    return dataclasses.replace(state, code=state.code + arg, message=None), []
+                    return dataclasses.replace(state, code=state.code + arg, message=None,
+                                               service=None), []
                 return state, []
             if target == "key:del":
-                return dataclasses.replace(state, code=state.code[:-1], message=None), []
+                return dataclasses.replace(state, code=state.code[:-1], message=None,
+                                           service=None), []
             if target == "key:ok" and state.code:  # a check-in: the booking names the business
                 return self._ask_for_ticket(state, now, "", state.code)
         return state, []
@@ -351,7 +359,7 @@ class KioskFlow:
             new = self._go(state, Screen.CHECKIN, now)
             why = "unknown_code" if event.code == "unknown_appointment" \
                 else f"checkin:{event.message}"
-            return dataclasses.replace(new, message=why)
+            return dataclasses.replace(new, message=why, service=event.service_id or None)
         new = self._go(state, Screen.SERVICE, now)
         return dataclasses.replace(new, message=f"refused:{event.message}")
 

@@ -311,6 +311,12 @@ def _checkin(state: KioskState, view: View, f: _Frame) -> list[Item]:
         items.append(Item((x, y + f.px(140), w, f.px(90)),
                           t(lang, "checkin_refused", why=(en or zh) if lang == "en" else zh),
                           f.px(22), fg=RED, lines=3))
+        offered = view.service(state.service)
+        if offered is not None:  # too late: an ordinary number for the same business
+            name = offered.name_en or offered.name if lang == "en" else offered.name
+            items.append(Item((x, y + f.px(240), w, max(f.target, f.px(96))),
+                              t(lang, "walk_in", service=name), f.px(26), fg=WHITE, bg=GREEN,
+                              target="walk_in", bold=True, lines=2))
     keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "del", "0", "ok"]
     for rect, k in zip(_grid(pad_area, 3, 4, pad), keys, strict=True):
         if k == "del":

@@ -523,3 +523,17 @@ def test_the_demo_books_a_day_and_its_two_codes_check_in_now(tmp_path: Path) -> 
                                     config.appointments) is None, code
     finally:
         store.close()
+
+
+def test_a_late_check_in_names_the_booked_business_so_the_kiosk_can_offer_a_number(
+        booked: Any) -> None:
+    booked.clock.advance(31 * 60)  # 09:31: YY0001's slot (09:00–09:30) is over
+    status, body = check_in(booked, "YY0001", "late-1")
+    assert (status, body["error"]["code"]) == (422, "appointment_too_late")
+    assert body["error"]["service_id"] == "sb-card"
+    status, body = check_in(booked, "YY0003", "tomorrow-1")  # another day: no offer
+    assert (status, body["error"]["code"]) == (422, "appointment_not_today")
+    assert "service_id" not in body["error"]
+    status, body = booked.call("POST", "/tickets", {"request_id": "walk-in-1",
+                                                    "service_id": "sb-card"}, KIOSK)
+    assert status == 201 and body["ticket"]["appointment"] is None  # the one tap: a walk-in

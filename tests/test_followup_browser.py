@@ -60,7 +60,7 @@ def test_a_staff_member_calls_a_booked_resident_and_records_the_outcome(
     try:
         for viewport in SIZES:
             size = f"{viewport['width']}x{viewport['height']}"
-            context = chromium.new_context(viewport=viewport, locale="zh-CN")
+            context = chromium.new_context(viewport=viewport, locale="zh-CN")  # type: ignore[arg-type]
             try:
                 page = context.new_page()
                 web.log_in(page, base, "s01", "demo")

@@ -438,3 +438,39 @@ def test_a_booked_resident_checks_in_with_the_code_and_gets_a_booked_ticket(
         assert isinstance(waiting, list) and waiting[0]["appointment_code"] == "123456"
     finally:
         h.close()
+
+
+def test_a_resident_late_for_the_booking_takes_an_ordinary_number_with_one_tap(
+        tmp_path: Path) -> None:
+    from dispatcher.domain.appointments import parse_csv
+    from dispatcher.server.bookings import BookingStore
+
+    h = started(Harness(tmp_path))
+    try:
+        store = BookingStore(tmp_path / "qms.db")
+        bookings, problems = parse_csv(
+            "code,service_id,date,slot_start,slot_end,name,phone\n"
+            "123456,sb-card,2026-11-30,09:00,09:30,张三,13800138000\n",
+            h.config.services, h.config.appointments, {})
+        assert problems == []
+        store.import_bookings(bookings, MONDAY_9)
+        store.close()
+        h.live.clock.advance(40 * 60)  # 09:40: the slot ended at 09:30
+        h.tap("checkin")
+        for digit in "123456":
+            h.tap(f"key:{digit}")
+        h.tap("key:ok")
+        h.run_until(lambda: h.app.state.screen is Screen.CHECKIN
+                    and h.app.state.service == "sb-card")
+        h.app.step(wait_ms=0)
+        assert any("09:30" in text for text in h.texts()), h.texts()
+        assert any("改取普通号" in text for text in h.texts()), h.texts()
+        h.tap("walk_in")
+        h.run_until(lambda: h.app.state.screen is Screen.DONE)
+        lines = [line.text for line in walk(h.fake.jobs[-1], "gb18030").lines]
+        assert not any("预约" in line for line in lines), lines
+        waiting = h.state()["waiting"]
+        assert isinstance(waiting, list) and len(waiting) == 1
+        assert waiting[0]["service_id"] == "sb-card" and waiting[0]["appointment_code"] is None
+    finally:
+        h.close()

@@ -296,3 +296,31 @@ def test_a_check_in_prints_its_ticket_or_says_when_check_in_opens() -> None:
     effects = k.send(Tap("key:ok"), after_s=1800)  # half an hour later: in the window
     rid = effects[0].request_id
     assert k.send(Issued(rid, REPLY)) == [Print(REPLY, "zh")]
+
+
+def test_a_late_arrival_gets_an_ordinary_number_for_the_booked_business_with_one_tap() -> None:
+    k = Kiosk(code_length=6)
+    k.tap("checkin", *[f"key:{d}" for d in "113001"])
+    rid = k.send(Tap("key:ok"))[0].request_id
+    k.send(IssueFailed(rid, unreachable=False, code="appointment_too_late",
+                       message="签到已于 09:30 截止 / check-in closed at 09:30",
+                       service_id="yibao-dabing"))
+    assert k.screen is Screen.CHECKIN and k.state.service == "yibao-dabing"
+    effects = k.send(Tap("walk_in"))
+    assert len(effects) == 1 and isinstance(effects[0], Issue)
+    assert (effects[0].service_id, effects[0].appointment_code) == ("yibao-dabing", None)
+    assert k.screen is Screen.PRINTING and k.state.code == ""
+
+
+def test_the_walk_in_offer_goes_once_the_resident_types_again_and_is_never_made_unasked() -> None:
+    k = Kiosk(code_length=6)
+    k.tap("checkin", *[f"key:{d}" for d in "113001"])
+    rid = k.send(Tap("key:ok"))[0].request_id
+    k.send(IssueFailed(rid, unreachable=False, code="appointment_too_late",
+                       message="too late", service_id="yibao-dabing"))
+    k.tap("key:del")
+    assert k.state.service is None and k.send(Tap("walk_in")) == []
+    k.tap("key:1")
+    rid = k.send(Tap("key:ok"))[0].request_id
+    k.send(IssueFailed(rid, unreachable=False, code="appointment_not_today", message="tomorrow"))
+    assert k.state.service is None and k.send(Tap("walk_in")) == []  # another day: no offer

@@ -36,11 +36,13 @@ MAX_MESSAGE = 64 * 1024 * 1024
 class ApiError(Exception):
     """The dispatcher answered with an error: a definite answer, not retried."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str,
+                 detail: dict[str, str] | None = None) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        self.detail = detail or {}  # the error's other fields (a late check-in's service_id)
 
 
 class LinkDown(Exception):
@@ -128,8 +130,12 @@ class DispatcherClient:
                             f"status {resp.status}: the answer is not JSON") from None
                     if resp.status >= 400:
                         err = (data or {}).get("error", {}) if isinstance(data, dict) else {}
+                        err = err if isinstance(err, dict) else {}
                         raise ApiError(resp.status, str(err.get("code", "error")),
-                                       str(err.get("message", "")))
+                                       str(err.get("message", "")),
+                                       {str(k): str(v) for k, v in err.items()
+                                        if k not in ("code", "message")
+                                        and isinstance(v, str)})
                     return data
             except (aiohttp.ClientError, TimeoutError) as exc:
                 wait = delay()

@@ -56,9 +56,10 @@ class ApiError(QmsError):
     """A request the server refuses before it reaches the core."""
 
 
-def error_response(code: ErrorCode, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code.value, "message": message}},
-                             status=code.status)
+def error_response(code: ErrorCode, message: str,
+                   detail: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"error": {**(detail or {}), "code": code.value,
+                                        "message": message}}, status=code.status)
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
@@ -72,7 +73,7 @@ async def errors_middleware(
     try:
         return await handler(request)
     except QmsError as err:  # ApiError and the core's CommandError
-        response = error_response(err.code, err.message)
+        response = error_response(err.code, err.message, err.detail)
         if err.code is ErrorCode.UPGRADE_REQUIRED:
             response.headers["Upgrade"] = "websocket"
             response.headers["Connection"] = "Upgrade"
@@ -308,7 +309,11 @@ async def check_in(request: web.Request, device: Device, body: s.IssueTicketRequ
         problem = check_in_problem(booking, service.clock(), config.center.tz,
                                    config.appointments)
         if problem is not None:
-            raise ApiError(ErrorCode(problem[0]), problem[1])
+            # Late on the booked day: the kiosk may offer an ordinary number for the business.
+            late = problem[0] == "appointment_too_late" and booking is not None and \
+                booking.date == service.clock().astimezone(config.center.tz).date()
+            raise ApiError(ErrorCode(problem[0]), problem[1],
+                           {"service_id": booking.service_id} if late and booking else None)
     assert booking is not None
     if body.service_id is not None and body.service_id != booking.service_id:
         raise ApiError(ErrorCode.APPOINTMENT_OTHER_BUSINESS,
