@@ -375,6 +375,7 @@ def test_every_error_code_has_its_status() -> None:
         "issuing_closed": 409, "unknown_device": 422, "not_served": 409, "already_rated": 409,
         "appointment_other_business": 422, "invalid_appointment": 422, "slot_full": 409,
         "appointment_checked_in": 409,
+        "followup_taken": 409,
     }
     error = CommandError("no_current_ticket", "window 3 has no current ticket")
     assert isinstance(error, QmsError) and error.code is ErrorCode.NO_CURRENT_TICKET
