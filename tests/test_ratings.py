@@ -460,19 +460,19 @@ def test_a_database_of_schema_2_gains_the_rating_tables(tmp_path: Path) -> None:
 
 
 def test_working_days_skip_weekends_and_holidays_and_count_make_up_days() -> None:
-    friday = dt.date(2026, 9, 25)
+    friday = dt.date(2020, 9, 25)
     assert add_working_days(friday, 0) == friday
-    assert add_working_days(friday, 1) == dt.date(2026, 9, 28)  # over the weekend: Monday
-    assert add_working_days(friday, 3) == dt.date(2026, 9, 30)
-    national_day = {dt.date(2026, 10, d) for d in range(1, 8)}
-    make_up = {dt.date(2026, 9, 27), dt.date(2026, 10, 10)}  # a Sunday and a Saturday
-    assert add_working_days(friday, 1, national_day, make_up) == dt.date(2026, 9, 27)
-    wednesday = dt.date(2026, 9, 30)
-    assert add_working_days(wednesday, 1, national_day) == dt.date(2026, 10, 8)
-    assert add_working_days(wednesday, 2, national_day, make_up) == dt.date(2026, 10, 9)
-    assert add_working_days(wednesday, 3, national_day, make_up) == dt.date(2026, 10, 10)
-    assert add_working_days(wednesday, 3, national_day) == dt.date(2026, 10, 12)
-    assert not is_working_day(dt.date(2026, 10, 1), national_day)
+    assert add_working_days(friday, 1) == dt.date(2020, 9, 28)  # over the weekend: Monday
+    assert add_working_days(friday, 3) == dt.date(2020, 9, 30)
+    national_day = {dt.date(2020, 10, d) for d in range(1, 8)}
+    make_up = {dt.date(2020, 9, 27), dt.date(2020, 10, 10)}  # a Sunday and a Saturday
+    assert add_working_days(friday, 1, national_day, make_up) == dt.date(2020, 9, 27)
+    wednesday = dt.date(2020, 9, 30)
+    assert add_working_days(wednesday, 1, national_day) == dt.date(2020, 10, 8)
+    assert add_working_days(wednesday, 2, national_day, make_up) == dt.date(2020, 10, 9)
+    assert add_working_days(wednesday, 3, national_day, make_up) == dt.date(2020, 10, 10)
+    assert add_working_days(wednesday, 3, national_day) == dt.date(2020, 10, 12)
+    assert not is_working_day(dt.date(2020, 10, 1), national_day)
     with pytest.raises(ValueError):
         add_working_days(friday, -1)
 
@@ -483,12 +483,12 @@ def test_the_ratings_section_has_defaults_and_reports_every_problem() -> None:
 [ratings]
 attach_min = 2.5
 follow_up_days = 2
-holidays = ["2026-10-01", 2026-10-02]
-workdays = ["2026-10-10"]
+holidays = ["2020-10-01", 2020-10-02]
+workdays = ["2020-10-10"]
 """)
-    assert good.ratings == Ratings(2.5, 2, frozenset({dt.date(2026, 10, 1), dt.date(2026, 10, 2)}),
-                                   frozenset({dt.date(2026, 10, 10)}))
-    assert good.ratings.follow_up_due(dt.date(2026, 9, 30)) == dt.date(2026, 10, 6)
+    assert good.ratings == Ratings(2.5, 2, frozenset({dt.date(2020, 10, 1), dt.date(2020, 10, 2)}),
+                                   frozenset({dt.date(2020, 10, 10)}))
+    assert good.ratings.follow_up_due(dt.date(2020, 9, 30)) == dt.date(2020, 10, 6)
     with pytest.raises(ConfigError) as err:
         parse_config(SMALL_TOML.replace("POLICY", "") + """
 [ratings]
@@ -531,3 +531,14 @@ def test_a_rating_names_who_served_the_ticket_even_after_a_change_of_staff() -> 
     rated = [ev for ev in desk.log if ev.type == "ticket_rated"]
     assert rated[-1].staff_id == "s3"
     assert desk.core.state.tickets[a["id"]].served_by == "s3"
+
+
+def test_the_national_holidays_and_make_up_days_ship_with_the_package_and_the_config_wins(
+        ) -> None:
+    assert not is_working_day(dt.date(2026, 2, 16))  # 春节, a Monday
+    assert is_working_day(dt.date(2026, 2, 14))  # a Saturday worked in its place
+    assert not is_working_day(dt.date(2025, 10, 8))  # 国庆 + 中秋 2025, a Wednesday
+    assert is_working_day(dt.date(2025, 10, 11))  # Saturday make-up
+    assert not is_working_day(dt.date(2026, 11, 28))  # an ordinary Saturday
+    assert is_working_day(dt.date(2026, 2, 16), workdays={dt.date(2026, 2, 16)})  # center opens
+    assert not is_working_day(dt.date(2026, 2, 14), holidays={dt.date(2026, 2, 14)})
