@@ -55,6 +55,11 @@ def is_working_day(day: dt.date, holidays: Collection[dt.date] = (),
     return day.weekday() < 5 or day in MAKEUP_WORKDAYS
 
 
+def is_holiday(day: dt.date, holidays: Collection[dt.date] = ()) -> bool:
+    """A public holiday (the table's or the config's), not just a weekend."""
+    return day in holidays or day in PUBLIC_HOLIDAYS
+
+
 def add_working_days(day: dt.date, n: int, holidays: Collection[dt.date] = (),
                      workdays: Collection[dt.date] = ()) -> dt.date:
     """The `n`-th working day after `day` (`day` itself when n is 0); n must not be negative."""
