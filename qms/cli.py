@@ -126,6 +126,29 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("csv", type=Path, metavar="CSV",
                      help="code,service_id,date,slot_start,slot_end,name,phone (UTF-8)")
 
+    history = sub.add_parser("history", help="tickets of an older system, for the reports")
+    history_sub = history.add_subparsers(dest="history_command", metavar="ACTION",
+                                         required=True)
+    himp = history_sub.add_parser("import", help="import a history export (CSV): all rows or "
+                                                 "none")
+    himp.add_argument("--config", type=Path, default=None,
+                      help="config file (default: the shipped examples/center.toml)")
+    himp.add_argument("--db", type=Path, default=None,
+                      help="the dispatcher's database (default: as qms dispatcher)")
+    himp.add_argument("csv", type=Path, metavar="CSV",
+                      help="date,number,service_id,issued_at,called_at,finished_at,window,"
+                           "staff_id,outcome (UTF-8)")
+
+    report = sub.add_parser("report", help="the monthly report (月度报表)")
+    report.add_argument("--config", type=Path, default=None,
+                        help="config file (default: the shipped examples/center.toml)")
+    report.add_argument("--db", type=Path, default=None,
+                        help="the dispatcher's database (default: as qms dispatcher)")
+    report.add_argument("--month", required=True, metavar="YYYY-MM",
+                        help="the month whose business days are reported")
+    report.add_argument("--json", action="store_true",
+                        help="print one JSON object (default: a readable summary)")
+
     sim = sub.add_parser(
         "simulate", help="replay a day of arrivals through the real calling policy"
     )
@@ -189,6 +212,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from qms.appointments import appointments_command
 
         return appointments_command(config, path, args)
+    if args.command == "history":
+        from qms.history import history_command
+
+        return history_command(config, path, args)
+    if args.command == "report":
+        from qms.history import report_command
+
+        return report_command(config, path, args)
     if args.command == "account":
         from qms.accounts import account_command
 

@@ -377,11 +377,11 @@ def test_a_version_1_database_migrates_whole_or_not_at_all_under_power_cuts(
             core.state.tickets, key=lambda tid: (core.state.tickets[tid].issued_at, tid))
     finally:
         store.close()
-    assert schema() == ("4", {"tickets_by_day", "appointments_by_date"}, 4096)
+    assert schema() == ("5", {"tickets_by_day", "appointments_by_date"}, 4096)
     assert cut > 10, "the migration should have been cut at each of its writes and syncs"
 
     conn = disk.connect(path)
-    conn.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    conn.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
     conn.close()
-    with pytest.raises(StoreError, match="schema version 5"):
+    with pytest.raises(StoreError, match="schema version 6"):
         Store(path, connect=disk.connect)

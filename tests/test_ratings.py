@@ -450,7 +450,7 @@ def test_a_database_of_schema_2_gains_the_rating_tables(tmp_path: Path) -> None:
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() \
-            == ("4",)
+            == ("5",)
         assert conn.execute("SELECT COUNT(*) FROM appointments").fetchone() == (0,)
     finally:
         conn.close()

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from base.config import ConfigError, Validator
 from dispatcher.domain.appointments import AppointmentSettings
 from dispatcher.domain.calendar import add_working_days
+from dispatcher.domain.report import ReportSettings
 
 ROLES = ("kiosk", "caller", "display", "admin")
 RULES = ("transferred", "starvation", "green_channel", "short_high_freq", "appointment",
@@ -153,6 +154,7 @@ class Config:
     devices: tuple[Device, ...] = ()
     ratings: Ratings = Ratings()
     appointments: AppointmentSettings = field(default_factory=AppointmentSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
     services: Mapping[str, Service] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -177,7 +179,7 @@ class Config:
 
 
 SECTIONS = ("center", "policy", "green_channel", "departments", "windows", "staff", "devices",
-            "ratings", "appointments")
+            "ratings", "appointments", "reports")
 
 
 def read_center_config(v: Validator, data: Mapping[str, Any]) -> Config | None:
@@ -193,6 +195,7 @@ def read_center_config(v: Validator, data: Mapping[str, Any]) -> Config | None:
     devices = _devices(v, v.array_of_tables(data, "devices", ""), {w.number for w in windows})
     ratings = _ratings(v, v.table(data, "ratings", ""))
     appointments = _appointments(v, v.table(data, "appointments", ""), services, ratings)
+    reports = _reports(v, v.table(data, "reports", ""))
     if not departments:
         v.err("departments", "at least one department with services is required")
     if not windows:
@@ -213,6 +216,7 @@ def read_center_config(v: Validator, data: Mapping[str, Any]) -> Config | None:
         devices=tuple(devices),
         ratings=ratings,
         appointments=appointments,
+        reports=reports,
     )
 
 
@@ -457,6 +461,19 @@ def _appointments(v: Validator, data: Mapping[str, Any], services: Mapping[str, 
         check_in_before_min=d.check_in_before_min if before is None else before,
         retention_days=keep or d.retention_days,
         holidays=ratings.holidays, workdays=ratings.workdays)
+
+
+def _reports(v: Validator, data: Mapping[str, Any]) -> ReportSettings:
+    """[reports]: the service level's target wait and the quick-call flag."""
+    where = "reports."
+    d = ReportSettings()
+    v.unknown_keys(data, ("target_wait_min", "quick_call_s"), where)
+    target = v.integer(data, "target_wait_min", where, default=d.target_wait_min, minimum=1,
+                       maximum=480)
+    quick = v.integer(data, "quick_call_s", where, default=d.quick_call_s, minimum=0,
+                      maximum=600)
+    return ReportSettings(target_wait_min=target or d.target_wait_min,
+                          quick_call_s=d.quick_call_s if quick is None else quick)
 
 
 def _ratings(v: Validator, data: Mapping[str, Any]) -> Ratings:

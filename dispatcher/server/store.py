@@ -27,7 +27,7 @@ from dispatcher.domain.config import Config
 from dispatcher.domain.core import Outcome, QueueCore
 from dispatcher.domain.events import Event, event_from_dict, event_to_dict
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Bookings (预约): imported by `qms appointments` (dispatcher.server.bookings, its own
 # connection); the store marks them checked in, in the transaction that issues their ticket.
 APPOINTMENTS_TABLE = """CREATE TABLE IF NOT EXISTS appointments (
@@ -48,6 +48,20 @@ APPOINTMENTS_INDEX = ("CREATE INDEX IF NOT EXISTS appointments_by_date"
                       " ON appointments(date, slot_start)")
 BOOKING_COLUMNS = ("code", "service_id", "date", "slot_start", "slot_end", "name", "phone",
                    "status", "ticket_id", "followup")
+# History (issue #14): tickets of an older system, imported by `qms history import`
+# (dispatcher.server.history, its own connection). Times are ISO 8601 with their offset.
+HISTORY_TABLE = """CREATE TABLE IF NOT EXISTS history (
+    business_day TEXT NOT NULL,
+    number TEXT NOT NULL,
+    service_id TEXT NOT NULL,
+    issued_at TEXT NOT NULL,
+    called_at TEXT,
+    finished_at TEXT,
+    "window" INTEGER,
+    staff_id TEXT,
+    outcome TEXT NOT NULL,
+    PRIMARY KEY (business_day, number)
+)"""
 
 
 
@@ -66,6 +80,7 @@ def booking_of(row: tuple[Any, ...]) -> Booking:
 
 SCHEMA = [
     APPOINTMENTS_TABLE,
+    HISTORY_TABLE,
     APPOINTMENTS_INDEX,
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS events (
@@ -134,6 +149,7 @@ MIGRATIONS = {
         "DROP INDEX IF EXISTS tickets_print"],
     2: [],  # version 3 adds the ratings and rating_tasks tables (SCHEMA creates them)
     3: [],  # version 4 adds the appointments table (SCHEMA creates it)
+    4: [],  # version 5 adds the history table (SCHEMA creates it)
 }
 TASK_SCORES = (4, 5)  # 不满意, 非常不满意: a rating that is followed up
 TASK_OUTCOMES = ("resolved", "explained", "unreachable", "other")

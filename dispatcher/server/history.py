@@ -1,0 +1,188 @@
+"""The history the reports read, from the dispatcher's database on a connection of its own
+(`qms history import` and `qms report` work while the dispatcher runs).
+
+- Imported tickets (table `history`, one row per business day and number): an import is one
+  transaction, every row or none; a row already stored with the same fields changes nothing,
+  with other fields it is updated.
+- Native tickets (table `tickets`, the dispatcher's own): their `called_at` is the latest call
+  (a transfer clears it, the next window's call sets it again), so for a transferred ticket the
+  first call is read from the event log: the earliest `ticket_called` event of the ticket.
+- A business day that has native tickets is read from them alone: imported rows of that day
+  are left out, so a day is never counted twice (the dispatcher's own record wins).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dispatcher.domain.history import Visit, visit_of_ticket
+from dispatcher.server.store import HISTORY_TABLE, immediate_transaction, set_pragmas
+
+COLUMNS = ("business_day", "number", "service_id", "issued_at", "called_at", "finished_at",
+           "window", "staff_id", "outcome")
+
+
+@dataclass(frozen=True)
+class Imported:
+    added: int
+    updated: int
+    unchanged: int
+
+
+def _row(v: Visit) -> tuple[Any, ...]:
+    def iso(t: dt.datetime | None) -> str | None:
+        return None if t is None else t.isoformat()
+
+    return (v.business_day.isoformat(), v.number, v.service_id, v.issued_at.isoformat(),
+            iso(v.called_at), iso(v.finished_at), v.window, v.staff_id, v.outcome)
+
+
+def _visit(row: tuple[Any, ...]) -> Visit:
+    d = dict(zip(COLUMNS, row, strict=True))
+
+    def when(key: str) -> dt.datetime | None:
+        return dt.datetime.fromisoformat(d[key]) if d[key] else None
+
+    issued = when("issued_at")
+    assert issued is not None
+    return Visit(business_day=dt.date.fromisoformat(d["business_day"]), number=d["number"],
+                 service_id=d["service_id"], issued_at=issued, called_at=when("called_at"),
+                 finished_at=when("finished_at"), window=d["window"], staff_id=d["staff_id"],
+                 outcome=d["outcome"], source="import")
+
+
+class HistoryStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                               timeout=30)
+        self._conn = set_pragmas(conn, self.path)
+        self._lock = threading.Lock()
+        with self._tx():
+            self._conn.execute(HISTORY_TABLE)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _tx(self) -> contextlib.AbstractContextManager[None]:
+        """One write transaction under the lock; rolled back on any error."""
+        return immediate_transaction(self._conn, self._lock)
+
+    def _query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._conn.execute(sql, tuple(params)).fetchall()
+
+    def _has_table(self, name: str) -> bool:
+        return bool(self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                (name,)))
+
+    # -- imported history ---------------------------------------------------------------------
+
+    def import_visits(self, visits: list[Visit]) -> Imported:
+        """Store checked visits in one transaction: new rows added, changed ones updated."""
+        added = updated = 0
+        columns = ", ".join(f'"{c}"' for c in COLUMNS)
+        with self._tx():
+            for v in visits:
+                row = _row(v)
+                old = self._conn.execute(
+                    f"SELECT {columns} FROM history WHERE business_day = ? AND number = ?",
+                    row[:2]).fetchone()
+                if old is None:
+                    self._conn.execute(f"INSERT INTO history({columns}) VALUES "
+                                       f"({', '.join('?' * len(COLUMNS))})", row)
+                    added += 1
+                elif tuple(old) != row:
+                    self._conn.execute(
+                        "UPDATE history SET service_id = ?, issued_at = ?, called_at = ?,"
+                        ' finished_at = ?, "window" = ?, staff_id = ?, outcome = ?'
+                        " WHERE business_day = ? AND number = ?", (*row[2:], *row[:2]))
+                    updated += 1
+        return Imported(added, updated, len(visits) - added - updated)
+
+    def imported(self, first_day: dt.date, last_day: dt.date) -> list[Visit]:
+        """The imported rows of these business days (all of them, native days or not)."""
+        columns = ", ".join(f'"{c}"' for c in COLUMNS)
+        rows = self._query(f"SELECT {columns} FROM history WHERE business_day BETWEEN ? AND ?"
+                           " ORDER BY business_day, issued_at, number",
+                           (first_day.isoformat(), last_day.isoformat()))
+        return [_visit(r) for r in rows]
+
+    def native_days(self, first_day: dt.date, last_day: dt.date) -> set[dt.date]:
+        """The business days in this range with tickets of this dispatcher."""
+        if not self._has_table("tickets"):
+            return set()
+        rows = self._query("SELECT DISTINCT business_day FROM tickets"
+                           " WHERE business_day BETWEEN ? AND ?",
+                           (first_day.isoformat(), last_day.isoformat()))
+        return {dt.date.fromisoformat(d) for (d,) in rows}
+
+    # -- what the reports read ----------------------------------------------------------------
+
+    def visits(self, first_day: dt.date, last_day: dt.date) -> list[Visit]:
+        """Every visit of these business days: native tickets, and imported rows of the days
+        without native tickets; ordered by day and time of issue."""
+        native = self.native(first_day, last_day)
+        days = {v.business_day for v in native}
+        out = native + [v for v in self.imported(first_day, last_day)
+                        if v.business_day not in days]
+        out.sort(key=lambda v: (v.business_day, v.issued_at, v.number))
+        return out
+
+    def native(self, first_day: dt.date, last_day: dt.date) -> list[Visit]:
+        """This dispatcher's tickets of these business days, first calls from the log."""
+        if not self._has_table("tickets"):
+            return []
+        tickets = [json.loads(d) for (d,) in self._query(
+            "SELECT data FROM tickets WHERE business_day BETWEEN ? AND ?",
+            (first_day.isoformat(), last_day.isoformat()))]
+        moved = [t for t in tickets if int(t.get("transfers") or 0)]
+        first = self._first_calls(moved) if moved else {}
+        return [visit_of_ticket(t, first.get(t["id"])) for t in tickets]
+
+    def _first_calls(self, tickets: list[dict[str, Any]]) -> dict[str, dt.datetime]:
+        """The first `ticket_called` time of each of these tickets, from the event log. Event
+        times never go backwards, so the log's part between the first issue and the last finish
+        is found by binary search on the (unindexed) time and read alone."""
+        if not self._has_table("events"):
+            return {}
+        start = min(dt.datetime.fromisoformat(t["issued_at"]) for t in tickets)
+        ends = [t.get("finished_at") for t in tickets]
+        end = None if None in ends else max(dt.datetime.fromisoformat(e) for e in ends if e)
+        lo = self._seq_at(start)
+        hi = self._seq_at(end, after=True) if end is not None else None
+        sql = ("SELECT json_extract(data, '$.ticket_id'), MIN(seq), at FROM events"
+               " WHERE type = 'ticket_called' AND seq >= ?")
+        params: list[Any] = [lo]
+        if hi is not None:
+            sql += " AND seq < ?"
+            params.append(hi)
+        wanted = {t["id"] for t in tickets}
+        return {tid: dt.datetime.fromisoformat(at)
+                for tid, _, at in self._query(sql + " GROUP BY 1", params) if tid in wanted}
+
+    def _seq_at(self, when: dt.datetime, after: bool = False) -> int:
+        """The smallest seq whose event is at or after `when` (strictly after if `after`)."""
+        bounds = self._query("SELECT MIN(seq), MAX(seq) FROM events")[0]
+        if bounds[0] is None:
+            return 0
+        lo, hi = int(bounds[0]), int(bounds[1]) + 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            found = self._query("SELECT seq, at FROM events WHERE seq >= ? ORDER BY seq LIMIT 1",
+                                (mid,))
+            at = dt.datetime.fromisoformat(found[0][1]) if found else None
+            if at is None or (at > when if after else at >= when):
+                hi = mid
+            else:
+                lo = int(found[0][0]) + 1
+        return lo

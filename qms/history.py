@@ -1,0 +1,78 @@
+"""`qms history import CSV` and `qms report --month YYYY-MM` (PROTOCOL.md, History and
+reports). An import checks every row first: one bad row imports nothing, and each problem is
+printed with its line; importing the same file again changes nothing. Both work while the
+dispatcher runs (their own connection to the database)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from dispatcher.domain.history import parse_history_csv
+from dispatcher.domain.report import month_days, monthly_report, report_text
+from dispatcher.server.history import HistoryStore
+from dispatcher.server.main import default_db_path
+from qms.config import QmsConfig
+
+EXIT_INVALID = 2
+
+
+def history_command(config: QmsConfig, config_path: Path, args: argparse.Namespace) -> int:
+    path: Path = args.csv
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        print(f"{path}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except UnicodeDecodeError:
+        print(f"{path}: not UTF-8 text (save the export as CSV UTF-8)", file=sys.stderr)
+        return EXIT_INVALID
+    visits, problems = parse_history_csv(text, config.services, config.center.tz)
+    if problems:
+        for problem in problems:
+            print(f"{path}: {problem}", file=sys.stderr)
+        print(f"nothing imported: {len(problems)} problem(s)", file=sys.stderr)
+        return EXIT_INVALID
+    store = HistoryStore(args.db or default_db_path(config_path))
+    try:
+        done = store.import_visits(visits)
+        days = sorted({v.business_day for v in visits})
+        native = store.native_days(days[0], days[-1]) & set(days) if days else set()
+    finally:
+        store.close()
+    print(f"imported {len(visits)} ({done.added} new, {done.updated} changed, "
+          f"{done.unchanged} unchanged)")
+    if native:
+        print(f"note: {len(native)} day(s) of the file ({min(native)} … {max(native)}) have "
+              "this dispatcher's own tickets: reports count those, not the imported rows")
+    return 0
+
+
+def report_command(config: QmsConfig, config_path: Path, args: argparse.Namespace) -> int:
+    try:
+        first, last = month_days(args.month)
+    except ValueError as exc:
+        print(f"--month: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    db: Path = args.db or default_db_path(config_path)
+    if not db.exists():
+        print(f"{db}: no such database (start the dispatcher or import history first)",
+              file=sys.stderr)
+        return EXIT_INVALID
+    store = HistoryStore(db)
+    try:
+        visits = store.visits(first, last)
+    finally:
+        store.close()
+    report = monthly_report(
+        args.month, visits, config.reports, config.center.tz, day_start=config.center.day_start,
+        departments={s.id: s.department_id for s in config.services.values()})
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        print(report_text(report, services={s.id: s.name for s in config.services.values()},
+                          staff={s.id: s.name for s in config.staff},
+                          departments={d.id: d.name for d in config.departments}), end="")
+    return 0
