@@ -11,9 +11,10 @@ import sys
 from pathlib import Path
 
 from dispatcher.domain.history import parse_history_csv
-from dispatcher.domain.report import month_days, monthly_report, report_text
+from dispatcher.domain.report import month_days, report_text
 from dispatcher.server.history import HistoryStore
 from dispatcher.server.main import default_db_path
+from dispatcher.server.reports import month_report
 from qms.config import QmsConfig
 
 EXIT_INVALID = 2
@@ -52,7 +53,7 @@ def history_command(config: QmsConfig, config_path: Path, args: argparse.Namespa
 
 def report_command(config: QmsConfig, config_path: Path, args: argparse.Namespace) -> int:
     try:
-        first, last = month_days(args.month)
+        month_days(args.month)  # checked before the database is opened
     except ValueError as exc:
         print(f"--month: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -63,12 +64,9 @@ def report_command(config: QmsConfig, config_path: Path, args: argparse.Namespac
         return EXIT_INVALID
     store = HistoryStore(db)
     try:
-        visits = store.visits(first, last)
+        report = month_report(store, config, args.month)
     finally:
         store.close()
-    report = monthly_report(
-        args.month, visits, config.reports, config.center.tz, day_start=config.center.day_start,
-        departments={s.id: s.department_id for s in config.services.values()})
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from dispatcher.domain.appointments import Booking
 from dispatcher.domain.booking_report import booking_report
@@ -64,3 +68,64 @@ def test_an_empty_month_has_zero_rates_and_no_effect() -> None:
     r = booking_report([])
     assert (r["bookings"], r["check_in_rate"], r["no_show_rate"]) == (0, 0.0, 0.0)
     assert r["followup_effect"]["difference"] is None and r["followup_effect"]["p_value"] is None
+
+
+def test_the_report_json_carries_the_months_bookings_and_ratings(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Bookings of November (one confirmed by the follow-up call and served, one no-show
+    nobody reached, one cancelled on the call) and one of December; two ratings, one bad."""
+    from dispatcher.domain.appointments import parse_csv, record_followup
+    from dispatcher.server.bookings import BookingStore
+    from dispatcher.server.store import Store
+    from qms.cli import main
+
+    from .helpers import MONDAY_9, SMALL_TOML, small_config
+
+    config = small_config()
+    path = tmp_path / "center.toml"
+    path.write_text(SMALL_TOML.replace("POLICY", "short_threshold = 2"), encoding="utf-8")
+    db = tmp_path / "qms.db"
+    Store(db).close()  # a dispatcher's database (ratings tables included)
+    store = BookingStore(db)
+    got, problems = parse_csv(
+        "code,service_id,date,slot_start,slot_end,name,phone\n"
+        "YY0001,sb-card,2026-11-30,09:00,09:30,张三,13800138000\n"
+        "YY0002,sb-card,2026-11-30,09:30,10:00,李四,13900139000\n"
+        "YY0003,sb-card,2026-11-30,10:00,10:30,,\n"
+        "YY0004,sb-card,2026-12-01,10:00,10:30,,\n", config.services, config.appointments, {})
+    assert problems == []
+    store.import_bookings(got, MONDAY_9)
+
+    def call(code: str, outcome: str) -> None:
+        store.change(code, lambda old, _d: record_followup(
+            old, code, outcome=outcome, missing=(), note=None, by="s1", now=MONDAY_9,
+            request_id=None, materials=()), MONDAY_9)
+
+    call("YY0001", "confirmed")
+    call("YY0003", "cancelled")
+    store.set_status("YY0001", "served", MONDAY_9)
+    store.set_status("YY0002", "no_show", MONDAY_9)
+    store.close()
+    import sqlite3
+    conn = sqlite3.connect(db)
+    conn.executemany('INSERT INTO ratings(seq, at, business_day, "window", ticket_id, number,'
+                     " service_id, staff_id, score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     [(1, "x", "2026-11-30", 1, "t1", "A001", "sb-card", "s1", 1),
+                      (2, "x", "2026-11-30", 1, None, None, None, None, 5)])
+    conn.commit()
+    conn.close()
+    capsys.readouterr()
+    assert main(["report", "--config", str(path), "--db", str(db), "--month", "2026-11",
+                 "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    b = r["bookings"]
+    assert (b["bookings"], b["checked_in"], b["no_show"], b["cancelled"]) == (3, 1, 1, 1)
+    assert (b["check_in_rate"], b["no_show_rate"]) == (0.5, 0.5)
+    assert b["followup"]["outcomes"] == {"confirmed": 1, "rescheduled": 0, "cancelled": 1,
+                                         "unreachable": 0}
+    e = b["followup_effect"]
+    assert (e["reached_no_show_rate"], e["not_reached_no_show_rate"]) == (0.0, 1.0)
+    ratings = r["ratings"]
+    assert (ratings["ratings"], ratings["satisfaction"], ratings["unattached"]) == (2, 0.5, 1)
+    assert ratings["by_score"] == {"1": 1, "2": 0, "3": 0, "4": 0, "5": 1}
+    assert ratings["by_staff"] == {"s1": {"ratings": 1, "satisfaction": 1.0, "mean_score": 1.0}}

@@ -23,8 +23,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dispatcher.domain.appointments import Booking
 from dispatcher.domain.history import Visit, visit_of_ticket
-from dispatcher.server.store import HISTORY_TABLE, immediate_transaction, set_pragmas
+from dispatcher.server.store import (
+    BOOKING_COLUMNS,
+    HISTORY_TABLE,
+    RATING_COLUMNS,
+    TASK_COLUMNS,
+    booking_of,
+    immediate_transaction,
+    set_pragmas,
+)
 
 COLUMNS = ("business_day", "number", "service_id", "issued_at", "called_at", "finished_at",
            "window", "staff_id", "outcome")
@@ -57,6 +66,10 @@ def _visit(row: tuple[Any, ...]) -> Visit:
                  service_id=d["service_id"], issued_at=issued, called_at=when("called_at"),
                  finished_at=when("finished_at"), window=d["window"], staff_id=d["staff_id"],
                  outcome=d["outcome"], source="import")
+
+
+def _quoted(names: Iterable[str]) -> str:
+    return ", ".join(f'"{c}"' for c in names)
 
 
 class HistoryStore:
@@ -127,6 +140,57 @@ class HistoryStore:
         return {dt.date.fromisoformat(d) for (d,) in rows}
 
     # -- what the reports read ----------------------------------------------------------------
+
+    def daily_counts(self, first_day: dt.date, last_day: dt.date
+                     ) -> dict[dt.date, dict[str, int]]:
+        """Tickets per business day and business (native days win over imported ones): what
+        the forecast reads, counted by SQLite without reading each ticket."""
+        out: dict[dt.date, dict[str, int]] = {}
+        span = (first_day.isoformat(), last_day.isoformat())
+        if self._has_table("tickets"):
+            for day, sid, n in self._query(
+                    "SELECT business_day, service_id, COUNT(*) FROM tickets"
+                    " WHERE business_day BETWEEN ? AND ? GROUP BY business_day, service_id",
+                    span):
+                out.setdefault(dt.date.fromisoformat(day), {})[sid] = int(n)
+        native = set(out)
+        for day, sid, n in self._query(
+                "SELECT business_day, service_id, COUNT(*) FROM history"
+                " WHERE business_day BETWEEN ? AND ? GROUP BY business_day, service_id", span):
+            d = dt.date.fromisoformat(day)
+            if d not in native:
+                out.setdefault(d, {})[sid] = int(n)
+        return out
+
+    def first_day(self) -> dt.date | None:
+        """The earliest business day with tickets, native or imported."""
+        days = [r[0] for r in self._query("SELECT MIN(business_day) FROM history") if r[0]]
+        if self._has_table("tickets"):
+            days += [r[0] for r in self._query("SELECT MIN(business_day) FROM tickets") if r[0]]
+        return dt.date.fromisoformat(min(days)) if days else None
+
+    def bookings(self, first_day: dt.date, last_day: dt.date) -> list[Booking]:
+        """The bookings of these days (for the report's figures: names are not read)."""
+        if not self._has_table("appointments"):
+            return []
+        columns = ", ".join(BOOKING_COLUMNS)
+        return [booking_of(r) for r in self._query(
+            f"SELECT {columns} FROM appointments WHERE date BETWEEN ? AND ?",
+            (first_day.isoformat(), last_day.isoformat()))]
+
+    def ratings(self, first_day: dt.date, last_day: dt.date
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The ratings of these business days and their follow-up tasks."""
+        if not self._has_table("ratings"):
+            return [], []
+        span = (first_day.isoformat(), last_day.isoformat())
+        ratings = [dict(zip(RATING_COLUMNS, r, strict=True)) for r in self._query(
+            f"SELECT {_quoted(RATING_COLUMNS)} FROM ratings"
+            " WHERE business_day BETWEEN ? AND ?", span)]
+        tasks = [dict(zip(TASK_COLUMNS, r, strict=True)) for r in self._query(
+            f"SELECT {_quoted(TASK_COLUMNS)}"
+            " FROM rating_tasks WHERE business_day BETWEEN ? AND ?", span)]
+        return ratings, tasks
 
     def visits(self, first_day: dt.date, last_day: dt.date) -> list[Visit]:
         """Every visit of these business days: native tickets, and imported rows of the days
