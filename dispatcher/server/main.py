@@ -26,6 +26,7 @@ from dispatcher.server.bookings import BookingStore
 from dispatcher.server.console.accounts import AccountStore
 from dispatcher.server.console.web import add_console, build_console
 from dispatcher.server.guard import ConnectionGuard, ConnectionLimits, raise_fd_limit
+from dispatcher.server.history import HistoryStore
 from dispatcher.server.http import build_app, demo_tokens_in_use, is_loopback, parse_listen
 from dispatcher.server.presence import Presence
 from dispatcher.server.service import Clock, DispatcherService, system_clock
@@ -80,7 +81,8 @@ async def serve(config: Config, db_path: Path, host: str, port: int,
             presence = Presence(clock)
             app = build_app(config, service, presence)
             bookings = BookingStore(db_path)
-            add_console(app, build_console(config, service, accounts, presence, bookings))
+            add_console(app, build_console(config, service, accounts, presence, bookings,
+                                           HistoryStore(db_path)))
             add_appointments(app, bookings)
             guard = ConnectionGuard(limits)
             app.middlewares.insert(0, guard.middleware)

@@ -28,7 +28,9 @@ from dispatcher.server.console import views
 from dispatcher.server.console.accounts import Account, AccountStore, Session
 from dispatcher.server.console.texts import TEXTS
 from dispatcher.server.console.throttle import LoginThrottle
+from dispatcher.server.history import HistoryStore
 from dispatcher.server.presence import Presence
+from dispatcher.server.report_files import Charts
 from dispatcher.server.service import DispatcherService
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,9 @@ class Console:
     templates: jinja2.Environment
     live: LiveParts  # live.LiveRenders
     bookings: BookingStore  # 预约: the 预约回访 page reads and writes them
+    history: HistoryStore  # the reports' reads (their own connection)
+    charts: Charts  # the reports' charts and PDF (matplotlib)
+    reports: concurrent.futures.ThreadPoolExecutor  # report building, off the event loop
 
     async def blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking account-store call (scrypt, SQLite) off the event loop."""

@@ -32,9 +32,12 @@ from dispatcher.server.console.pages import (
     overview_page,
 )
 from dispatcher.server.console.ratings import close_task, ratings_page
+from dispatcher.server.console.reports import report_export, reports_page
 from dispatcher.server.console.site import CONSOLE_KEY, HERE, ROOT, Console, signed_in
 from dispatcher.server.console.throttle import LoginThrottle
+from dispatcher.server.history import HistoryStore
 from dispatcher.server.presence import Presence
+from dispatcher.server.report_files import Charts
 from dispatcher.server.service import DispatcherService
 
 
@@ -46,13 +49,15 @@ def make_templates() -> jinja2.Environment:
 
 
 def build_console(config: Config, service: DispatcherService, accounts: AccountStore,
-                  presence: Presence, bookings: BookingStore) -> Console:
+                  presence: Presence, bookings: BookingStore, history: HistoryStore) -> Console:
     return Console(
         config=config, service=service, accounts=accounts, presence=presence,
         throttle=LoginThrottle(time.monotonic),
         executor=concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="qms-console"),
         hasher=concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="qms-scrypt"),
-        templates=make_templates(), live=LiveRenders(), bookings=bookings,
+        templates=make_templates(), live=LiveRenders(), bookings=bookings, history=history,
+        charts=Charts(),
+        reports=concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="qms-reports"),
     )
 
 
@@ -82,11 +87,20 @@ def add_console(app: web.Application, console: Console) -> None:
     r.add_get(f"{ROOT}/followup", signed_in(followup_list))
     r.add_post(f"{ROOT}/followup/{{code}}/call", signed_in(take_call))
     r.add_post(f"{ROOT}/followup/{{code}}/record", signed_in(record_call))
+    r.add_get(f"{ROOT}/reports", signed_in(reports_page, manager=True))
+    r.add_get(f"{ROOT}/reports/export.{{format}}", signed_in(report_export, manager=True))
     r.add_get(f"{ROOT}/audit.csv", signed_in(audit_csv, manager=True))
     r.add_static(f"{ROOT}/static", HERE / "static", append_version=True)
+
+    async def warm_charts(app: web.Application) -> None:
+        # matplotlib's first import takes a second or more: not on a manager's first page.
+        console.reports.submit(console.charts.warm)
 
     async def stop_executor(app: web.Application) -> None:
         console.hasher.shutdown(wait=True)
         console.executor.shutdown(wait=True)
+        console.reports.shutdown(wait=True)
+        console.history.close()
 
+    app.on_startup.append(warm_charts)
     app.on_cleanup.append(stop_executor)

@@ -1,0 +1,154 @@
+"""The monthly report in the console: the page's figures are the JSON's, the exports (CSV,
+XLSX, PDF) hold the same tables, charts are drawn, and only managers see any of it. History:
+two months of the example center from the demo generator, imported like another system's."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dispatcher.domain.history import parse_history_csv
+from dispatcher.server.history import HistoryStore
+from qms.config import load_config
+from qms.demo_history import generate_history, history_csv_text
+
+from .live import LiveDispatcher
+from .test_console import Browser
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "center.toml"
+
+
+@pytest.fixture(scope="module")
+def center_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    config = load_config(EXAMPLE)
+    db = tmp_path_factory.mktemp("reports") / "qms.db"
+    text = history_csv_text(generate_history(config, dt.date(2026, 9, 1),
+                                             dt.date(2026, 10, 31)))
+    visits, problems = parse_history_csv(text, config.services, config.center.tz)
+    assert problems == []
+    store = HistoryStore(db)
+    store.import_visits(visits)
+    store.close()
+    return db
+
+
+@pytest.fixture
+def server(center_db: Path, tmp_path: Path) -> Iterator[LiveDispatcher]:
+    db = tmp_path / "qms.db"
+    db.write_bytes(center_db.read_bytes())
+    live = LiveDispatcher(load_config(EXAMPLE), db, demo_accounts=True).start()
+    yield live
+    live.stop()
+
+
+def test_the_report_page_shows_the_jsons_figures_charts_and_every_table(
+        server: LiveDispatcher) -> None:
+    manager = Browser(server.port)
+    assert manager.login("admin", "demo-admin")[0] == 303
+    status, headers, raw = manager.request("GET", "/console/reports/export.json?month=2026-10")
+    assert status == 200 and headers["content-type"].startswith("application/json")
+    report = json.loads(raw)
+    assert report["tickets"] > 5000 and report["month"] == "2026-10"
+    status, _, page = manager.request("GET", "/console/reports?month=2026-10")
+    assert status == 200
+    assert re.search(rf'id="r-tickets">{report["tickets"]}<', page)
+    assert f'{report["mean_wait_s"] / 60:.1f} 分钟' in page
+    assert f'{report["service_level"] * 100:.1f}%' in page
+    assert page.count('src="data:image/svg+xml;base64,') == 3 and "chart-heat" in page
+    for key in ("by_service", "by_window", "by_staff", "by_day", "bookings", "ratings"):
+        assert f'id="table-{key}"' in page
+    busiest = max(report["by_service"].items(), key=lambda kv: kv[1]["tickets"])
+    assert f"<td>{busiest[0]}</td><td class=\"num\">{busiest[1]['tickets']}</td>" in page
+
+
+def test_the_exports_hold_the_same_tables(server: LiveDispatcher) -> None:
+    from openpyxl import load_workbook
+
+    manager = Browser(server.port)
+    manager.login("admin", "demo-admin")
+    report = json.loads(manager.request("GET", "/console/reports/export.json?month=2026-10")[2])
+    status, headers, text = manager.request("GET", "/console/reports/export.csv?month=2026-10")
+    assert status == 200 and "qms-report-2026-10.csv" in headers["content-disposition"]
+    assert text.startswith("\ufeff总览 Summary")
+    assert f"取号 tickets,{report['tickets']}" in text
+    conn = __import__("http.client").client.HTTPConnection("127.0.0.1", server.port)
+    for kind, magic in (("xlsx", b"PK"), ("pdf", b"%PDF")):
+        conn.request("GET", f"/console/reports/export.{kind}?month=2026-10",
+                     headers={"Cookie": "; ".join(f"{k}={v}" for k, v in
+                                                  manager.cookies.items())})
+        response = conn.getresponse()
+        body = response.read()
+        assert response.status == 200 and body.startswith(magic), kind
+        if kind == "xlsx":
+            book = load_workbook(io.BytesIO(body))
+            assert book.sheetnames[:3] == ["总览", "按业务", "按部门"]
+            assert book["总览"]["B3"].value == report["tickets"]
+        else:
+            assert body.count(b"/Type /Page\n") + body.count(b"/Type /Page\r") \
+                + body.count(b"/Type /Page ") + body.count(b"/Type /Page>") >= 2
+    conn.close()
+
+
+def test_staff_and_scripts_without_a_session_see_no_report(server: LiveDispatcher) -> None:
+    staff = Browser(server.port)
+    staff.login("s01", "demo")
+    assert staff.request("GET", "/console/reports")[0] == 403
+    assert staff.request("GET", "/console/reports/export.json")[0] == 403
+    nobody = Browser(server.port)
+    assert nobody.request("GET", "/console/reports")[0] == 303
+    manager = Browser(server.port)
+    manager.login("admin", "demo-admin")
+    assert manager.request("GET", "/console/reports?month=2026-13")[0] == 400
+    assert manager.request("GET", "/console/reports/export.doc?month=2026-10")[0] == 404
+    status, _, page = manager.request("GET", "/console/reports?month=2020-01")
+    assert status == 200 and "该月没有记录" in page
+
+
+def test_screenshots_of_the_report_page_and_the_pdfs_first_page(
+        server: LiveDispatcher, tmp_path: Path) -> None:
+    """Looked at: docs/screenshots/console-reports-*.png and report-pdf-page1.png
+    (QMS_SCREENSHOTS=1 writes them there)."""
+    from tests import browser as web
+
+    if (why := web.unavailable()) is not None:
+        pytest.skip(why)
+    from dispatcher.server.report_files import Charts
+    from dispatcher.server.report_tables import report_tables
+    from dispatcher.server.reports import month_report
+
+    out = web.screenshot_dir(tmp_path / "shots")
+    base = f"http://127.0.0.1:{server.port}"
+    with web.chromium() as chromium:
+        for viewport in ({"width": 1280, "height": 800}, {"width": 390, "height": 844}):
+            context = chromium.new_context(viewport=viewport, locale="zh-CN")  # type: ignore[arg-type]
+            try:
+                page = context.new_page()
+                web.log_in(page, base, "admin", "demo-admin")
+                page.goto(f"{base}/console/reports?month=2026-10")
+                assert page.locator("figure.chart img").count() == 3
+                assert page.evaluate("Array.from(document.querySelectorAll('figure.chart img'))"
+                                     ".every((i) => i.complete && i.naturalWidth > 300)")
+                size = f"{viewport['width']}x{viewport['height']}"
+                page.screenshot(path=out / f"console-reports-{size}.png")
+                if viewport["width"] == 1280:
+                    page.screenshot(path=tmp_path / "full-reports.png", full_page=True)
+                wide = page.evaluate("document.documentElement.scrollWidth > "
+                                     "document.documentElement.clientWidth")
+                assert not wide, "the page scrolls sideways"
+            finally:
+                context.close()
+    store = HistoryStore(server.db)
+    try:
+        config = load_config(EXAMPLE)
+        report = month_report(store, config, "2026-10")
+    finally:
+        store.close()
+    first = next(Charts().pages(report, report_tables(report, config), config.center.name))
+    first.savefig(out / "report-pdf-page1.png", dpi=80)
+    assert (out / "report-pdf-page1.png").stat().st_size > 20_000
