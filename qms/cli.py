@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="simulated residents take numbers at the kiosk about every SECONDS")
     demo.add_argument("--state", type=Path, default=None,
                       help="state folder (default: examples/state)")
+    demo.add_argument("--no-history", action="store_true",
+                      help="no year of generated history for the reports (made once, in the "
+                           "background, when the database has none)")
     demo.add_argument("--bus", action="store_true",
                       help="also emulate each window's display, keypad and rating pad on an "
                            "RS-485 bus, shown in this terminal (type c3 to call at window 3)")
@@ -149,6 +152,16 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--json", action="store_true",
                         help="print one JSON object (default: a readable summary)")
 
+    fc = sub.add_parser("forecast", help="next month's tickets per day and business (预测)")
+    fc.add_argument("--config", type=Path, default=None,
+                    help="config file (default: the shipped examples/center.toml)")
+    fc.add_argument("--db", type=Path, default=None,
+                    help="the dispatcher's database (default: as qms dispatcher)")
+    fc.add_argument("--month", required=True, metavar="YYYY-MM",
+                    help="the month to forecast, from the history before it")
+    fc.add_argument("--json", action="store_true",
+                    help="print one JSON object (default: a readable summary)")
+
     sim = sub.add_parser(
         "simulate", help="replay a day of arrivals through the real calling policy"
     )
@@ -201,7 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from qms.demo import run_demo
 
-        return run_demo(residents_s=args.residents, state=args.state, bus=args.bus)
+        return run_demo(residents_s=args.residents, state=args.state, bus=args.bus,
+                        history=not args.no_history)
     if args.command == "printer":
         from kiosk.ticket import sample_ticket
         from printer.cli import printer_test
@@ -220,6 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from qms.history import report_command
 
         return report_command(config, path, args)
+    if args.command == "forecast":
+        from qms.history import forecast_command
+
+        return forecast_command(config, path, args)
     if args.command == "account":
         from qms.accounts import account_command
 

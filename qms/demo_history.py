@@ -626,3 +626,25 @@ def _write(f: IO[str], rows: Iterable[dict[str, str]]) -> int:
         writer.writerow(row)
         count += 1
     return count
+
+
+def seed_demo_history(db: Path, config: Config, today: dt.date, days: int = 365) -> int:
+    """The year before `today` imported into `db` like another system's export (checked by
+    the same parser); nothing when the database holds imported history already. The number
+    of tickets imported."""
+    from dispatcher.domain.history import parse_history_csv
+    from dispatcher.server.history import HistoryStore
+
+    store = HistoryStore(db)
+    try:
+        if store.has_imported():
+            return 0
+        last = today - dt.timedelta(days=1)
+        text = history_csv_text(generate_history(config, last - dt.timedelta(days=days - 1),
+                                                 last))
+        visits, problems = parse_history_csv(text, config.services, config.center.tz)
+        if problems:
+            raise ValueError(f"the generated history is not valid: {problems[0]}")
+        return store.import_visits(visits).added
+    finally:
+        store.close()

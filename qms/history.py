@@ -14,7 +14,7 @@ from dispatcher.domain.history import parse_history_csv
 from dispatcher.domain.report import month_days, report_text
 from dispatcher.server.history import HistoryStore
 from dispatcher.server.main import default_db_path
-from dispatcher.server.reports import month_report
+from dispatcher.server.reports import month_forecast, month_report
 from qms.config import QmsConfig
 
 EXIT_INVALID = 2
@@ -73,4 +73,48 @@ def report_command(config: QmsConfig, config_path: Path, args: argparse.Namespac
         print(report_text(report, services={s.id: s.name for s in config.services.values()},
                           staff={s.id: s.name for s in config.staff},
                           departments={d.id: d.name for d in config.departments}), end="")
+    return 0
+
+
+def forecast_command(config: QmsConfig, config_path: Path, args: argparse.Namespace) -> int:
+    """`qms forecast --month YYYY-MM [--json]`: the month's tickets per day and business."""
+    try:
+        month_days(args.month)
+    except ValueError as exc:
+        print(f"--month: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    db: Path = args.db or default_db_path(config_path)
+    if not db.exists():
+        print(f"{db}: no such database (start the dispatcher or import history first)",
+              file=sys.stderr)
+        return EXIT_INVALID
+    store = HistoryStore(db)
+    try:
+        result = month_forecast(store, config, args.month)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    test = result["backtest"]
+    lo, hi = result["total_interval"]
+    print(f"{result['month']} 取号预测 forecast ({result['method']}): {result['total']:.0f} "
+          f"(80% {lo:.0f}–{hi:.0f})")
+    if test["wape"] is not None:
+        print(f"回测 backtest WAPE {test['wape'] * 100:.1f}% vs 基线 baseline "
+              f"{test['baseline_wape'] * 100:.1f}% over {len(test['months'])} months")
+        for m in test["months"]:
+            print(f"  {m['month']}: {m['wape'] * 100:.1f}% vs {m['baseline_wape'] * 100:.1f}%")
+    else:
+        print("回测 backtest: not enough history (8 weeks before a complete month)")
+    for day, value in result["by_day"].items():
+        if value:
+            print(f"  {day} {value:.0f}")
+    names = {s.id: s.name for s in config.services.values()}
+    print("按业务 by business:")
+    for sid, value in sorted(result["by_service"].items(), key=lambda kv: -kv[1])[:15]:
+        print(f"  {names.get(sid, sid)} [{sid}]: {value:.0f}")
+    for kind, hours in result["staffing"]["windows"].items():
+        print(f"窗口需求 windows needed, {kind}: "
+              + " ".join(f"{h}时 {n}" for h, n in hours.items()))
     return 0

@@ -238,3 +238,31 @@ def test_empty_range(config: QmsConfig) -> None:
     assert list(generate_history(config, dt.date(2026, 10, 2), dt.date(2026, 10, 1))) == []
     assert list(generate_history(config, dt.date(2026, 10, 1), dt.date(2026, 10, 7))) == []
     assert history_csv_text([]) == ",".join(CSV_COLUMNS) + "\n"
+
+
+def test_the_demo_seeds_its_history_once_and_forecast_reads_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`qms demo` imports generated history when the database has none (here 120 days, the
+    demo does 365); `qms forecast --json` then prints PROTOCOL's object."""
+    import json
+
+    from qms.cli import main
+    from qms.demo_history import seed_demo_history
+
+    db = tmp_path / "qms.db"
+    config_file = Path(__file__).resolve().parent.parent / "examples" / "center.toml"
+    config = load_config(config_file)
+    added = seed_demo_history(db, config, dt.date(2026, 11, 1), days=120)
+    assert added > 10_000
+    assert seed_demo_history(db, config, dt.date(2026, 11, 1), days=120) == 0  # once
+    capsys.readouterr()
+    assert main(["forecast", "--config", str(config_file), "--db", str(db), "--month",
+                 "2026-11", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) >= {"month", "method", "total", "by_day", "by_service", "backtest"}
+    assert set(result["backtest"]) >= {"months", "wape", "baseline_wape"}
+    assert result["month"] == "2026-11" and result["total"] > 5000
+    assert len(result["by_day"]) == 30 and result["by_day"]["2026-11-01"] == 0.0  # a Sunday
+    assert result["staffing"]["windows"]["mon"]["09"] >= 1
+    assert main(["forecast", "--config", str(config_file), "--db", str(db), "--month",
+                 "2026-13"]) == 2

@@ -98,3 +98,33 @@ def test_closed_days_are_zero_and_a_make_up_saturday_is_a_full_day() -> None:
 def test_too_little_history_forecasts_nothing_rather_than_inventing() -> None:
     result = forecast({}, "2026-12", Calendar())
     assert result["total"] == 0.0 and result["backtest"]["months"] == []
+
+
+def test_erlang_c_matches_the_textbook_values() -> None:
+    from dispatcher.domain.forecast import erlang_c, windows_needed, within_target
+
+    assert erlang_c(2, 1.0) == pytest.approx(1 / 3)  # A²/2!·2/(2−1) ÷ (1 + 1 + 1)
+    assert erlang_c(1, 0.5) == pytest.approx(0.5)  # M/M/1: ρ
+    assert erlang_c(3, 3.0) == 1.0  # cannot keep up
+    # 60 residents an hour, 5 min each (load 5): 6 windows call 80 % within 15 min?
+    assert within_target(6, 60, 300, 900) > 0.8 > within_target(5, 60, 300, 900)
+    assert windows_needed(60, 300, 900, 0.8) == 6
+    assert windows_needed(0, 300, 900, 0.8) == 0
+
+
+def test_the_method_beats_the_baseline_on_the_example_centers_history() -> None:
+    """A year of the demo's history (its own weekly and yearly patterns, the holidays, day
+    noise of about 19 %): the backtest over its last complete months."""
+    from pathlib import Path
+
+    from qms.config import load_config
+    from qms.demo_history import generate_history
+
+    config = load_config(Path(__file__).resolve().parent.parent / "examples" / "center.toml")
+    daily: dict[dt.date, dict[str, int]] = {}
+    for row in generate_history(config, dt.date(2025, 11, 1), dt.date(2026, 10, 31)):
+        per = daily.setdefault(dt.date.fromisoformat(row["date"]), {})
+        per[row["service_id"]] = per.get(row["service_id"], 0) + 1
+    test = forecast(daily, "2026-11", Calendar())["backtest"]
+    assert len(test["months"]) >= 4
+    assert test["wape"] < 0.9 * test["baseline_wape"], test

@@ -28,7 +28,6 @@ days of that weekday before the month; closed days 0. Backtest: each of the last
 
 from __future__ import annotations
 
-import calendar as cal
 import datetime as dt
 import math
 from collections.abc import Collection, Mapping
@@ -36,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dispatcher.domain.calendar import is_holiday, is_working_day
+from dispatcher.domain.report import month_days as month_span
 
 METHOD = "seasonal-level"
 LEVEL_DAYS = 56  # the level: the last 8 weeks
@@ -58,13 +58,8 @@ class Calendar:
 
 def month_days(month: str) -> list[dt.date]:
     """The days of "YYYY-MM" (ValueError for anything else)."""
-    year, _, mon = month.partition("-")
-    if len(year) != 4 or len(mon) != 2 or not (year + mon).isdigit():
-        raise ValueError(f"month must be YYYY-MM, not {month!r}")
-    y, m = int(year), int(mon)
-    if not 1 <= m <= 12:
-        raise ValueError(f"month must be YYYY-MM, not {month!r}")
-    return [dt.date(y, m, d) for d in range(1, cal.monthrange(y, m)[1] + 1)]
+    first, last = month_span(month)
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 def _totals(daily: Daily) -> dict[dt.date, int]:
@@ -310,3 +305,57 @@ def forecast(daily: Daily, month: str, calendar: Calendar) -> dict[str, Any]:
         "by_service": {sid: round(total * share, 1) for sid, share in shares.items()},
         "backtest": test,
     }
+
+
+# -- staffing: windows needed per hour (Erlang C) ---------------------------------------------
+
+
+def erlang_c(servers: int, load: float) -> float:
+    """The probability that an arrival waits (M/M/c), `load` = arrival rate × service time;
+    1 when the windows cannot keep up."""
+    if servers <= load:
+        return 1.0
+    term, total = 1.0, 1.0
+    for k in range(1, servers):
+        term *= load / k
+        total += term
+    last = term * load / servers * servers / (servers - load)
+    return last / (total + last)
+
+
+def within_target(servers: int, per_hour: float, service_s: float, target_s: float) -> float:
+    """The share called within `target_s` (M/M/c): 1 − C·e^(−(c − a)·t/s)."""
+    load = per_hour * service_s / 3600
+    if servers <= load:
+        return 0.0
+    return 1 - erlang_c(servers, load) * math.exp(-(servers - load) * target_s / service_s)
+
+
+def windows_needed(per_hour: float, service_s: float, target_s: float, goal: float,
+                   most: int = 60) -> int:
+    """The fewest windows that call `goal` of the residents within `target_s`."""
+    if per_hour <= 0:
+        return 0
+    for servers in range(1, most + 1):
+        if within_target(servers, per_hour, service_s, target_s) >= goal:
+            return servers
+    return most
+
+
+def staffing(by_day: Mapping[str, float], profile: Mapping[str, list[float]],
+             service_s: float, target_s: float, goal: float = 0.8) -> dict[str, dict[str, int]]:
+    """Windows needed per hour of a typical day of each kind (mon … sat) of the forecast
+    month: the kind's mean forecast × its share of each hour (`profile`, 24 shares)."""
+    per_kind: dict[str, list[float]] = {}
+    for day, value in by_day.items():
+        if value > 0:
+            kind = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[
+                dt.date.fromisoformat(day).weekday()]
+            per_kind.setdefault(kind, []).append(value)
+    out: dict[str, dict[str, int]] = {}
+    for kind, values in per_kind.items():
+        shares = profile.get(kind) or profile.get("all") or []
+        daily = _mean(values)
+        out[kind] = {f"{h:02d}": windows_needed(daily * share, service_s, target_s, goal)
+                     for h, share in enumerate(shares) if share > 0}
+    return out

@@ -162,6 +162,10 @@ class HistoryStore:
                 out.setdefault(d, {})[sid] = int(n)
         return out
 
+    def has_imported(self) -> bool:
+        """Is there any imported history?"""
+        return bool(self._query("SELECT 1 FROM history LIMIT 1"))
+
     def first_day(self) -> dt.date | None:
         """The earliest business day with tickets, native or imported."""
         days = [r[0] for r in self._query("SELECT MIN(business_day) FROM history") if r[0]]

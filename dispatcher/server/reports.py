@@ -4,13 +4,18 @@ so the page, the JSON and the files never disagree. Reads the database through H
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from dispatcher.domain.booking_report import booking_report
 from dispatcher.domain.config import Config
+from dispatcher.domain.forecast import Calendar, forecast, staffing
 from dispatcher.domain.rating_report import rating_report
-from dispatcher.domain.report import month_days, monthly_report
+from dispatcher.domain.report import WEEKDAYS, month_days, monthly_report
 from dispatcher.server.history import HistoryStore
+
+PROFILE_DAYS = 84  # the staffing hint's hours of issue and service time: the last 12 weeks
+STAFFING_GOAL = 0.8  # share of residents called within the target wait
 
 
 def month_report(store: HistoryStore, config: Config, month: str) -> dict[str, Any]:
@@ -25,3 +30,32 @@ def month_report(store: HistoryStore, config: Config, month: str) -> dict[str, A
     ratings, tasks = store.ratings(first, last)
     report["ratings"] = rating_report(ratings, tasks)
     return report
+
+
+def month_forecast(store: HistoryStore, config: Config, month: str) -> dict[str, Any]:
+    """PROTOCOL's forecast of `month` from the history before it, with the backtest and the
+    staffing hint (windows per hour for `[reports] target_wait_min`, 80 % of residents)."""
+    first, _ = month_days(month)
+    since = store.first_day()
+    daily = store.daily_counts(since, first - dt.timedelta(days=1)) if since else {}
+    calendar = Calendar(config.ratings.holidays, config.ratings.workdays)
+    result = forecast(daily, month, calendar)
+    recent = store.visits(first - dt.timedelta(days=PROFILE_DAYS), first - dt.timedelta(days=1))
+    profile: dict[str, list[float]] = {}
+    counts: dict[str, list[int]] = {}
+    services = [(v.finished_at - v.called_at).total_seconds() for v in recent
+                if v.outcome == "done" and v.called_at and v.finished_at]
+    for v in recent:
+        kind = WEEKDAYS[v.business_day.weekday()]
+        counts.setdefault(kind, [0] * 24)[v.issued_at.astimezone(config.center.tz).hour] += 1
+    for kind, hours in counts.items():
+        whole = sum(hours)
+        profile[kind] = [n / whole for n in hours] if whole else [0.0] * 24
+    service_s = sum(services) / len(services) if services else 0.0
+    result["staffing"] = {
+        "goal": STAFFING_GOAL, "target_wait_min": config.reports.target_wait_min,
+        "mean_service_s": round(service_s, 1),
+        "windows": staffing(result["by_day"], profile, service_s,
+                            config.reports.target_wait_min * 60.0, STAFFING_GOAL)
+        if service_s else {}}
+    return result
