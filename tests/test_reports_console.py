@@ -152,3 +152,21 @@ def test_screenshots_of_the_report_page_and_the_pdfs_first_page(
     first = next(Charts().pages(report, report_tables(report, config), config.center.name))
     first.savefig(out / "report-pdf-page1.png", dpi=80)
     assert (out / "report-pdf-page1.png").stat().st_size > 20_000
+
+
+def test_a_finished_months_page_is_kept_until_its_data_change(server: LiveDispatcher) -> None:
+    manager = Browser(server.port)
+    manager.login("admin", "demo-admin")
+    page = manager.request("GET", "/console/reports?month=2026-10")[2]
+    count = int(re.search(r'id="r-tickets">(\d+)<', page).group(1))  # type: ignore[union-attr]
+    config = load_config(EXAMPLE)
+    extra, problems = parse_history_csv(
+        "date,number,service_id,issued_at,called_at,finished_at,window,staff_id,outcome\n"
+        "2026-10-31,Z999,yibao-dabing,09:00:00,,,,,cancelled\n",
+        config.services, config.center.tz)
+    assert problems == []
+    store = HistoryStore(server.db)
+    store.import_visits(extra)
+    store.close()
+    page = manager.request("GET", "/console/reports?month=2026-10")[2]
+    assert f'id="r-tickets">{count + 1}<' in page

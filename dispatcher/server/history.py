@@ -162,6 +162,16 @@ class HistoryStore:
                 out.setdefault(d, {})[sid] = int(n)
         return out
 
+    def fingerprint(self, first_day: dt.date, last_day: dt.date) -> tuple[int, int]:
+        """What changes when these days' data change by an import or new tickets: the count
+        of imported rows and of native tickets (a cache key for finished months)."""
+        span = (first_day.isoformat(), last_day.isoformat())
+        imported = self._query("SELECT COUNT(*) FROM history WHERE business_day BETWEEN ? AND ?",
+                               span)[0][0]
+        native = self._query("SELECT COUNT(*) FROM tickets WHERE business_day BETWEEN ? AND ?",
+                             span)[0][0] if self._has_table("tickets") else 0
+        return int(imported), int(native)
+
     def has_imported(self) -> bool:
         """Is there any imported history?"""
         return bool(self._query("SELECT 1 FROM history LIMIT 1"))

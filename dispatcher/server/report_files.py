@@ -51,6 +51,12 @@ class Charts:
                 "pdf.fonttype": 42 if path is None or path.suffix != ".ttc" else 3,
             })
             self._family = family
+            # The first drawing loads the glyphs and the font cache (half a second): now.
+            from matplotlib.figure import Figure
+
+            warm = Figure(figsize=(2, 1))
+            warm.add_subplot(111).set_title("取号 tickets 0123456789")
+            warm.savefig(io.BytesIO(), format="svg")
 
     def _figure(self, width: float, height: float) -> Figure:
         self.warm()

@@ -12,8 +12,9 @@ from typing import Any
 
 from aiohttp import web
 
+from dispatcher.domain.report import month_days
 from dispatcher.server.console.accounts import Session
-from dispatcher.server.console.site import CONSOLE_KEY, Refused, html, page_context
+from dispatcher.server.console.site import CONSOLE_KEY, Console, Refused, html, page_context
 from dispatcher.server.report_files import tables_csv, tables_xlsx
 from dispatcher.server.report_tables import report_tables
 from dispatcher.server.reports import month_report
@@ -27,9 +28,7 @@ def _month(request: web.Request) -> str:
     console = request.app[CONSOLE_KEY]
     month = request.query.get("month", "")
     if not month:
-        today = console.service.clock().astimezone(console.config.center.tz).date()
-        last = today.replace(day=1) - dt.timedelta(days=1)  # the month just ended
-        return f"{last.year:04d}-{last.month:02d}"
+        return previous_month(console)  # the month just ended: the monthly review
     if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit() \
             or not 1 <= int(month[5:]) <= 12:
         raise Refused(400, "bad_month")
@@ -42,17 +41,43 @@ def _data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
+CACHED_MONTHS = 6
+
+
+def report_view(console: Console, month: str) -> dict[str, Any]:
+    """The page's report, tables and charts. A month that is over is kept (its figures change
+    only with an import or late tickets: the store's fingerprint says so) — the monthly
+    review opens at once; the current month is built afresh each time."""
+    first, last = month_days(month)
+    today = console.service.clock().astimezone(console.config.center.tz).date()
+    cache = console.report_cache
+    fingerprint = console.history.fingerprint(first, last)
+    if last < today:
+        kept = cache.get(month)
+        if kept is not None and kept[0] == fingerprint:
+            return kept[1]
+    report = month_report(console.history, console.config, month)
+    view = {"report": report, "tables": report_tables(report, console.config),
+            "charts": {k: _data_uri(console.charts.svg(k, report))
+                       for k in ("days", "hours", "heat")} if report["tickets"] else {}}
+    if last < today:
+        cache[month] = (fingerprint, view)
+        while len(cache) > CACHED_MONTHS:
+            cache.pop(next(iter(cache)))
+    return view
+
+
+def previous_month(console: Console) -> str:
+    today = console.service.clock().astimezone(console.config.center.tz).date()
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    return f"{last.year:04d}-{last.month:02d}"
+
+
 async def reports_page(request: web.Request, session: Session) -> web.Response:
     console = request.app[CONSOLE_KEY]
     month = _month(request)
-
-    def build() -> dict[str, Any]:
-        report = month_report(console.history, console.config, month)
-        return {"report": report, "tables": report_tables(report, console.config),
-                "charts": {k: _data_uri(console.charts.svg(k, report))
-                           for k in ("days", "hours", "heat")} if report["tickets"] else {}}
-
-    view = await asyncio.get_running_loop().run_in_executor(console.reports, build)
+    view = await asyncio.get_running_loop().run_in_executor(
+        console.reports, report_view, console, month)
     return html(console.render("reports.html", **page_context(request, session, month=month,
                                                                **view)))
 

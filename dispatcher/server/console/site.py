@@ -12,7 +12,7 @@ import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote, urlsplit
@@ -99,6 +99,9 @@ class Console:
     history: HistoryStore  # the reports' reads (their own connection)
     charts: Charts  # the reports' charts and PDF (matplotlib)
     reports: concurrent.futures.ThreadPoolExecutor  # report building, off the event loop
+    # Finished months' report views by month: (the data's fingerprint, the view).
+    report_cache: dict[str, tuple[tuple[int, int], dict[str, Any]]] = field(
+        default_factory=dict)
 
     async def blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking account-store call (scrypt, SQLite) off the event loop."""

@@ -1,0 +1,171 @@
+"""Benchmark the monthly report, the forecast and their database; prints one JSON object.
+
+    .venv/bin/python bench/reports.py [--daily-mean 820] [--native-days 10]
+
+1. A year of the example center's history (the demo generator, ≈ 220,000 tickets at the
+   default daily mean: a center of 600 tickets a working day, Saturdays included), imported
+   into a fresh database. Measured: the database's size, `month_report` for the last
+   complete month (best and median of 5), `month_forecast` with its backtest (WAPE per month
+   against the baseline), and the console's report page over HTTP (a live dispatcher, a
+   manager's session; the first request after start warms matplotlib and is reported
+   apart).
+2. Native tickets: `--native-days` generated days replayed through the real queue core and
+   Store (events, answers, tickets), to measure what a native ticket costs on disk and to the
+   report; the year's size is extrapolated from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dispatcher.domain import commands as c  # noqa: E402
+from dispatcher.domain.core import QueueCore  # noqa: E402
+from dispatcher.domain.history import parse_history_csv  # noqa: E402
+from dispatcher.server.history import HistoryStore  # noqa: E402
+from dispatcher.server.reports import month_forecast, month_report  # noqa: E402
+from dispatcher.server.store import Record, Store  # noqa: E402
+from qms.config import load_config  # noqa: E402
+from qms.demo_history import generate_history, history_csv_text  # noqa: E402
+
+EXAMPLE = ROOT / "examples" / "center.toml"
+LAST = dt.date(2026, 11, 27)
+MONTH = "2026-10"  # the last complete month before LAST
+
+
+def timed(fn: Any, runs: int = 5) -> dict[str, float]:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return {"best_s": round(min(times), 3), "median_s": round(statistics.median(times), 3)}
+
+
+def imported_year(db: Path, daily_mean: float) -> dict[str, Any]:
+    config = load_config(EXAMPLE)
+    start = time.perf_counter()
+    text = history_csv_text(generate_history(config, LAST - dt.timedelta(days=364), LAST,
+                                             daily_mean=daily_mean))
+    visits, problems = parse_history_csv(text, config.services, config.center.tz)
+    assert not problems, problems[:3]
+    store = HistoryStore(db)
+    store.import_visits(visits)
+    built = time.perf_counter() - start
+    month = month_report(store, config, MONTH)
+    result = {
+        "tickets": len(visits), "build_s": round(built, 1),
+        "db_mb": round(db.stat().st_size / 1e6, 1),
+        "month": MONTH, "month_tickets": month["tickets"],
+        "month_report": timed(lambda: month_report(store, config, MONTH)),
+        "forecast": timed(lambda: month_forecast(store, config, "2026-12"), runs=3),
+    }
+    fc = month_forecast(store, config, "2026-12")
+    result["backtest"] = fc["backtest"]
+    store.close()
+    result["console_page"] = console_page(db)
+    return result
+
+
+def console_page(db: Path) -> dict[str, Any]:
+    """GET /console/reports over HTTP with a manager's session (tests.live's dispatcher)."""
+    from tests.live import LiveDispatcher
+    from tests.test_console import Browser
+
+    live = LiveDispatcher(load_config(EXAMPLE), db, demo_accounts=True).start()
+    try:
+        browser = Browser(live.port)
+        browser.login("admin", "demo-admin")
+        start = time.perf_counter()
+        status, _, page = browser.request("GET", f"/console/reports?month={MONTH}")
+        first = time.perf_counter() - start
+        assert status == 200, page[:300]
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            browser.request("GET", f"/console/reports?month={MONTH}")
+            times.append(time.perf_counter() - start)
+        return {"first_s": round(first, 3), "best_s": round(min(times), 3),
+                "median_s": round(statistics.median(times), 3), "bytes": len(page)}
+    finally:
+        live.stop()
+
+
+def native_days(db: Path, days: int) -> dict[str, Any]:
+    """Generated days replayed through the core and the Store: issue at each row's time,
+    call-next at each window at the row's call times (the policy picks the ticket)."""
+    config = load_config(EXAMPLE)
+    store = Store(db)
+    core = QueueCore(config)
+    first = dt.date(2026, 9, 1)
+    rows = list(generate_history(config, first, first + dt.timedelta(days=days + 3)))
+    by_day: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        by_day.setdefault(row["date"], []).append(row)
+    tz = config.center.tz
+    n = tickets = 0
+    for day in sorted(by_day)[:days]:
+        actions: list[tuple[dt.datetime, int, c.Command]] = []
+        for row in by_day[day]:
+            n += 1
+
+            def at(hms: str) -> dt.datetime:
+                return dt.datetime.combine(dt.date.fromisoformat(day),
+                                           dt.time.fromisoformat(hms), tz)
+
+            actions.append((at(row["issued_at"]), 0, c.IssueTicket(
+                request_id=f"k-{n}", service_id=row["service_id"])))
+            if row["called_at"] and row["window"]:
+                actions.append((at(row["called_at"]), 1, c.CallNext(
+                    request_id=f"h-{n}", window=int(row["window"]))))
+        actions.sort(key=lambda a: (a[0], a[1]))
+        batch: list[Record] = []
+        for when, _, command in actions:
+            try:
+                outcome = core.handle(command, when)
+            except c.CommandError:
+                continue
+            tickets += isinstance(command, c.IssueTicket)
+            batch.append(Record(command, outcome, core.state.seq, "bench"))
+            if len(batch) >= 50:
+                store.append(batch)
+                batch = []
+        if batch:
+            store.append(batch)
+    store.close()
+    size = db.stat().st_size + sum(p.stat().st_size for p in db.parent.glob(db.name + "-wal"))
+    history = HistoryStore(db)
+    month = f"{first.year:04d}-{first.month:02d}"
+    report = month_report(history, config, month)
+    read = timed(lambda: month_report(history, config, month))
+    history.close()
+    per = size / max(tickets, 1)
+    return {"days": days, "tickets": tickets, "db_mb": round(size / 1e6, 2),
+            "bytes_per_ticket": round(per), "year_of_220k_mb": round(per * 220_000 / 1e6),
+            "report_tickets": report["tickets"], "report": read,
+            "report_per_1000_tickets_s": round(read["median_s"] / max(tickets, 1) * 1000, 4)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--daily-mean", type=float, default=820.0)
+    parser.add_argument("--native-days", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = {"imported_year": imported_year(Path(tmp) / "year.db", args.daily_mean),
+               "native": native_days(Path(tmp) / "native.db", args.native_days)}
+    print(json.dumps(out, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()
