@@ -152,6 +152,24 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--json", action="store_true",
                         help="print one JSON object (default: a readable summary)")
 
+    wi = sub.add_parser("whatif", help="a past day again with another policy, threshold, "
+                                       "window count or seating (推演)")
+    wi.add_argument("--config", type=Path, default=None,
+                    help="config file (default: the shipped examples/center.toml)")
+    wi.add_argument("--db", type=Path, default=None,
+                    help="the dispatcher's database (default: as qms dispatcher)")
+    wi.add_argument("--day", required=True, metavar="YYYY-MM-DD", help="the past day")
+    wi.add_argument("--policy", choices=("center", "fifo"), default="center",
+                    help="center: the config's rules; fifo: plain order of issue")
+    wi.add_argument("--short-threshold", type=int, default=None, metavar="N",
+                    help="the short-business threshold instead of the config's")
+    wi.add_argument("--windows", type=int, default=None, metavar="N",
+                    help="open N windows (fewer: the highest close; more: added, able to "
+                         "do everything)")
+    wi.add_argument("--seat", action="append", metavar="WINDOW=STAFF",
+                    help="who sits at a window (WINDOW= closes it); repeatable")
+    wi.add_argument("--json", action="store_true", help="print one JSON object")
+
     fc = sub.add_parser("forecast", help="next month's tickets per day and business (预测)")
     fc.add_argument("--config", type=Path, default=None,
                     help="config file (default: the shipped examples/center.toml)")
@@ -234,6 +252,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from qms.history import report_command
 
         return report_command(config, path, args)
+    if args.command == "whatif":
+        from qms.history import whatif_command
+
+        return whatif_command(config, path, args)
     if args.command == "forecast":
         from qms.history import forecast_command
 

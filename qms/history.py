@@ -6,6 +6,7 @@ dispatcher runs (their own connection to the database)."""
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from dispatcher.domain.history import parse_history_csv
 from dispatcher.domain.report import month_days, report_text
 from dispatcher.server.history import HistoryStore
 from dispatcher.server.main import default_db_path
-from dispatcher.server.reports import month_forecast, month_report
+from dispatcher.server.reports import day_what_if, month_forecast, month_report
 from qms.config import QmsConfig
 
 EXIT_INVALID = 2
@@ -117,4 +118,47 @@ def forecast_command(config: QmsConfig, config_path: Path, args: argparse.Namesp
     for kind, hours in result["staffing"]["windows"].items():
         print(f"窗口需求 windows needed, {kind}: "
               + " ".join(f"{h}时 {n}" for h, n in hours.items()))
+    return 0
+
+
+def whatif_command(config: QmsConfig, config_path: Path, args: argparse.Namespace) -> int:
+    """`qms whatif --day YYYY-MM-DD [changes] [--json]`: the day again, with the changes."""
+    try:
+        day = dt.date.fromisoformat(args.day)
+        seating = {}
+        for seat in args.seat or ():
+            window, _, who = seat.partition("=")
+            seating[int(window)] = who or None
+    except ValueError as exc:
+        print(f"bad --day or --seat: {exc} (--day YYYY-MM-DD, --seat WINDOW=STAFF or WINDOW=)",
+              file=sys.stderr)
+        return EXIT_INVALID
+    db: Path = args.db or default_db_path(config_path)
+    if not db.exists():
+        print(f"{db}: no such database", file=sys.stderr)
+        return EXIT_INVALID
+    store = HistoryStore(db)
+    try:
+        result = day_what_if(store, config, day, policy=args.policy,
+                             short_threshold=args.short_threshold, windows=args.windows,
+                             seating=seating)
+    except ValueError as exc:
+        print(f"whatif: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    finally:
+        store.close()
+    if result["happened"]["tickets"] == 0:
+        print(f"{day}: no tickets that day", file=sys.stderr)
+        return EXIT_INVALID
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    rows = (("实际 happened", result["happened"]),
+            ("模拟·当日配置 simulated as it was", result["simulated_as_it_was"]),
+            ("模拟·调整后 simulated with the changes", result["simulated_with_changes"]))
+    print(f"{day} 推演 what-if: {json.dumps(result['changes'], ensure_ascii=False)}")
+    for name, r in rows:
+        print(f"  {name}: 窗口 windows {r['windows']} · 平均等候 mean wait "
+              f"{r['mean_wait_s'] / 60:.1f} min · P90 {r['p90_wait_s'] / 60:.1f} min · "
+              f"最长 max {r['max_wait_s'] / 60:.1f} min")
     return 0

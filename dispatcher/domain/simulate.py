@@ -110,8 +110,11 @@ def simulate(
     policy: str = "center",
     seed: int = 0,
     day: dt.date = DEFAULT_DAY,
+    breaks: Iterable[tuple[int, int]] = (),
 ) -> dict[str, Any]:
-    """Run the day; return the PROTOCOL.md summary (plus a few extra fields)."""
+    """Run the day; return the PROTOCOL.md summary (plus a few extra fields). `breaks`:
+    (start, end) seconds after midnight when no window calls (lunch); a service under way
+    finishes, and the windows call again at the break's end."""
     cfg = config_for_policy(config, policy)
     core = QueueCore(cfg)
     rng = random.Random(seed)
@@ -127,6 +130,12 @@ def simulate(
 
     for a in arrivals:
         push(a.at_s, "arrive", a)
+    closed = sorted(breaks)
+    for _, end in closed:
+        push(end, "poll", None)
+
+    def on_break(now_s: float) -> bool:
+        return any(start <= now_s < end for start, end in closed)
 
     durations: dict[str, float] = {}
     issued_s: dict[str, float] = {}
@@ -140,6 +149,8 @@ def simulate(
     def call(window: int, now_s: float) -> bool:
         """Window calls next; True if it now serves someone."""
         nonlocal rid
+        if on_break(now_s):
+            return False
         rid += 1
         now = midnight + dt.timedelta(seconds=now_s)
         reply = core.handle(CallNext(request_id=f"sim-{rid}", window=window), now).reply
@@ -186,7 +197,7 @@ def simulate(
         else:
             poll_pending = False
             dispatch_idle(now_s)
-        if idle and core.state.waiting and not poll_pending:
+        if idle and core.state.waiting and not poll_pending and not on_break(now_s):
             poll_pending = True
             push(now_s + POLL_S, "poll", None)
 

@@ -11,7 +11,8 @@ from dispatcher.domain.booking_report import booking_report
 from dispatcher.domain.config import Config
 from dispatcher.domain.forecast import Calendar, forecast, staffing
 from dispatcher.domain.rating_report import rating_report
-from dispatcher.domain.report import WEEKDAYS, month_days, monthly_report
+from dispatcher.domain.report import WEEKDAYS, flag_visits, month_days, monthly_report
+from dispatcher.domain.whatif import what_if
 from dispatcher.server.history import HistoryStore
 
 PROFILE_DAYS = 84  # the staffing hint's hours of issue and service time: the last 12 weeks
@@ -59,3 +60,12 @@ def month_forecast(store: HistoryStore, config: Config, month: str) -> dict[str,
                             config.reports.target_wait_min * 60.0, STAFFING_GOAL)
         if service_s else {}}
     return result
+
+
+def day_what_if(store: HistoryStore, config: Config, day: dt.date, **changes: Any
+                ) -> dict[str, Any]:
+    """A past day from the database through the simulator with `changes` (see
+    dispatcher.domain.whatif.what_if), beside what happened (WhatIfError: a bad change)."""
+    visits = sorted(store.visits(day, day), key=lambda v: (v.issued_at, v.number))
+    quick, late = flag_visits(visits, config.reports, config.center.tz, config.center.day_start)
+    return what_if(config, visits, day, flagged=frozenset(quick | late), **changes)
