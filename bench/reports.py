@@ -116,12 +116,12 @@ def native_days(db: Path, days: int) -> dict[str, Any]:
     n = tickets = 0
     for day in sorted(by_day)[:days]:
         actions: list[tuple[dt.datetime, int, c.Command]] = []
+        date = dt.date.fromisoformat(day)
         for row in by_day[day]:
             n += 1
 
-            def at(hms: str) -> dt.datetime:
-                return dt.datetime.combine(dt.date.fromisoformat(day),
-                                           dt.time.fromisoformat(hms), tz)
+            def at(hms: str, date: dt.date = date) -> dt.datetime:
+                return dt.datetime.combine(date, dt.time.fromisoformat(hms), tz)
 
             actions.append((at(row["issued_at"]), 0, c.IssueTicket(
                 request_id=f"k-{n}", service_id=row["service_id"])))

@@ -170,6 +170,17 @@ def build_parser() -> argparse.ArgumentParser:
                     help="who sits at a window (WINDOW= closes it); repeatable")
     wi.add_argument("--json", action="store_true", help="print one JSON object")
 
+    st = sub.add_parser("seating", help="who should sit at which window on a coming day "
+                                        "(座位建议)")
+    st.add_argument("--config", type=Path, default=None,
+                    help="config file (default: the shipped examples/center.toml)")
+    st.add_argument("--db", type=Path, default=None,
+                    help="the dispatcher's database (default: as qms dispatcher)")
+    st.add_argument("--day", required=True, metavar="YYYY-MM-DD", help="the coming day")
+    st.add_argument("--staff", default=None, metavar="ID,ID,…",
+                    help="who is at work that day (default: everyone in the config)")
+    st.add_argument("--json", action="store_true", help="print one JSON object")
+
     fc = sub.add_parser("forecast", help="next month's tickets per day and business (预测)")
     fc.add_argument("--config", type=Path, default=None,
                     help="config file (default: the shipped examples/center.toml)")
@@ -256,6 +267,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from qms.history import whatif_command
 
         return whatif_command(config, path, args)
+    if args.command == "seating":
+        from qms.history import seating_command
+
+        return seating_command(config, path, args)
     if args.command == "forecast":
         from qms.history import forecast_command
 

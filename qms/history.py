@@ -15,7 +15,7 @@ from dispatcher.domain.history import parse_history_csv
 from dispatcher.domain.report import month_days, report_text
 from dispatcher.server.history import HistoryStore
 from dispatcher.server.main import default_db_path
-from dispatcher.server.reports import day_what_if, month_forecast, month_report
+from dispatcher.server.reports import day_seating, day_what_if, month_forecast, month_report
 from qms.config import QmsConfig
 
 EXIT_INVALID = 2
@@ -161,4 +161,43 @@ def whatif_command(config: QmsConfig, config_path: Path, args: argparse.Namespac
         print(f"  {name}: 窗口 windows {r['windows']} · 平均等候 mean wait "
               f"{r['mean_wait_s'] / 60:.1f} min · P90 {r['p90_wait_s'] / 60:.1f} min · "
               f"最长 max {r['max_wait_s'] / 60:.1f} min")
+    return 0
+
+
+def seating_command(config: QmsConfig, config_path: Path, args: argparse.Namespace) -> int:
+    """`qms seating --day YYYY-MM-DD [--staff s01,s02,…] [--json]`: who sits where."""
+    try:
+        day = dt.date.fromisoformat(args.day)
+    except ValueError as exc:
+        print(f"--day: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    available = [s.strip() for s in args.staff.split(",") if s.strip()] if args.staff else None
+    known = {s.id for s in config.staff}
+    if available is not None and not set(available) <= known:
+        print(f"--staff: unknown {', '.join(sorted(set(available) - known))}", file=sys.stderr)
+        return EXIT_INVALID
+    db: Path = args.db or default_db_path(config_path)
+    if not db.exists():
+        print(f"{db}: no such database", file=sys.stderr)
+        return EXIT_INVALID
+    store = HistoryStore(db)
+    try:
+        result = day_seating(store, config, day, available)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    names = {s.id: s.name for s in config.staff}
+    green = set(config.green_windows)
+    print(f"{day} 座位建议 seating: forecast {result['forecast_total']:.0f} residents, "
+          f"breaks {', '.join(result['breaks']) or 'none'}, {result['simulations']} simulations")
+    for key, title in (("configured", "现安排 configured"), ("suggested", "建议 suggested")):
+        r = result[key]
+        seats = " ".join(f"{w}{'绿' if int(w) in green else ''}:{names.get(s or '', '—')}"
+                         for w, s in r["seating"].items())
+        print(f"  {title}: {seats}")
+        print(f"    预计 expected: within {config.reports.target_wait_min} min "
+              f"{r['service_level'] * 100:.1f}% · 平均等候 mean wait "
+              f"{r['mean_wait_s'] / 60:.1f} min · P90 {r['p90_wait_s'] / 60:.1f} min")
     return 0

@@ -18,7 +18,7 @@ import io
 import math
 import random
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,10 +111,14 @@ def simulate(
     seed: int = 0,
     day: dt.date = DEFAULT_DAY,
     breaks: Iterable[tuple[int, int]] = (),
+    speed: Callable[[int, str], float] | None = None,
+    target_s: float | None = None,
 ) -> dict[str, Any]:
     """Run the day; return the PROTOCOL.md summary (plus a few extra fields). `breaks`:
     (start, end) seconds after midnight when no window calls (lunch); a service under way
-    finishes, and the windows call again at the break's end."""
+    finishes, and the windows call again at the break's end. `speed(window, service_id)`
+    scales a ticket's duration by who serves it (their measured ability); `target_s` adds the
+    share of residents called within it (`service_level`)."""
     cfg = config_for_policy(config, policy)
     core = QueueCore(cfg)
     rng = random.Random(seed)
@@ -162,7 +166,8 @@ def simulate(
             return False
         waits[ticket["id"]] = now_s - issued_s[ticket["id"]]
         rules[reply.get("rule", "plain")] += 1
-        push(now_s + durations[ticket["id"]], "finish", window)
+        factor = speed(window, ticket["service_id"]) if speed is not None else 1.0
+        push(now_s + durations[ticket["id"]] * factor, "finish", window)
         return True
 
     def dispatch_idle(now_s: float) -> None:
@@ -220,6 +225,9 @@ def simulate(
         "date": day.isoformat(),
         "calls_by_rule": dict(sorted(rules.items())),
     }
+    if target_s is not None:
+        result["service_level"] = round(sum(1 for w in waits.values() if w <= target_s)
+                                        / len(waits), 4) if waits else 0.0
     if booked_from:  # booked residents apart: their wait runs from the later of check-in and
         # their slot's start (called earlier: no wait)
         called_at = {t: issued_s[t] + w for t, w in waits.items()}

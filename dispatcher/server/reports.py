@@ -7,12 +7,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from dispatcher.domain.ability import staff_ability
 from dispatcher.domain.booking_report import booking_report
 from dispatcher.domain.config import Config
 from dispatcher.domain.forecast import Calendar, forecast, staffing
 from dispatcher.domain.rating_report import rating_report
 from dispatcher.domain.report import WEEKDAYS, flag_visits, month_days, monthly_report
-from dispatcher.domain.whatif import what_if
+from dispatcher.domain.seating import forecast_arrivals, suggest_seating
+from dispatcher.domain.whatif import breaks_of, what_if
 from dispatcher.server.history import HistoryStore
 
 PROFILE_DAYS = 84  # the staffing hint's hours of issue and service time: the last 12 weeks
@@ -69,3 +71,32 @@ def day_what_if(store: HistoryStore, config: Config, day: dt.date, **changes: An
     visits = sorted(store.visits(day, day), key=lambda v: (v.issued_at, v.number))
     quick, late = flag_visits(visits, config.reports, config.center.tz, config.center.day_start)
     return what_if(config, visits, day, flagged=frozenset(quick | late), **changes)
+
+
+def day_seating(store: HistoryStore, config: Config, day: dt.date,
+                available: list[str] | None = None) -> dict[str, Any]:
+    """The seating suggestion for a coming `day` (see dispatcher.domain.seating): the
+    forecast of its month, the last 12 weeks' hours, business medians and staff ratios, and
+    the lunch break of the last same weekday."""
+    month = f"{day.year:04d}-{day.month:02d}"
+    first, _ = month_days(month)
+    predicted = month_forecast(store, config, month)
+    total = predicted["by_day"].get(day.isoformat(), 0.0)
+    before = min(first, day) - dt.timedelta(days=1)
+    recent = store.visits(before - dt.timedelta(days=PROFILE_DAYS - 1), before)
+    hours = [0.0] * 24
+    same = [v for v in recent if v.business_day.weekday() == day.weekday()]
+    for v in same or recent:
+        hours[v.issued_at.astimezone(config.center.tz).hour] += 1
+    ability = staff_ability(recent, {s.id: s for s in config.staff})
+    ratios = {(person, sid): cell["ratio"] for person, row in ability["staff"].items()
+              for sid, cell in row["by_service"].items()}
+    last_same = max((v.business_day for v in same), default=None)
+    breaks = breaks_of([v for v in same if v.business_day == last_same],
+                       config.center.tz) if last_same else []
+    arrivals = forecast_arrivals(total, predicted["by_service"], hours, ability["medians"])
+    result = suggest_seating(config, arrivals, ratios, day, breaks=breaks, available=available)
+    result["forecast_total"] = total
+    result["breaks"] = [f"{a // 3600:02d}:{a % 3600 // 60:02d}–{b // 3600:02d}:"
+                        f"{b % 3600 // 60:02d}" for a, b in breaks]
+    return result

@@ -84,6 +84,36 @@ TEXTS = Labels({
         "no_day": "今日尚未开始", "none": "无", "print_failed": "出票失败",
         "print_pending": "未确认打印", "window_n": "{n} 号", "forbidden": "无权进行此操作",
         "csrf": "请求来源无效，请刷新页面后重试", "session_expired": "登录已过期，请重新登录",
+        "ability": "全岗通", "ability_heading": "全岗通 · 人员业务能力",
+        "ability_months": "统计范围", "ability_months_n": "前 {n} 个月",
+        "ability_period": "{first} 至 {last}：本月之前的 {n} 个整月（不含本月）",
+        "bad_months": "月数应为 1–{n} 的整数", "unknown_staff": "没有这位工作人员：{id}",
+        "ability_matrix": "能力矩阵", "ability_jump": "跳至部门", "ability_person": "工作人员",
+        "ability_index": "用时指数", "ability_breadth": "擅长业务", "ability_rating": "评价",
+        "ability_no_data": "该时段没有办结记录", "ability_suggestions": "调整建议",
+        "ability_no_suggestions": "数据与技能配置一致，暂无建议",
+        "ability_note": "建议仅供参考：技能配置由管理员在配置文件中修改，系统不会自动更改。",
+        "ability_suggestion": "{name}（{id}）· {service}：现配置“{level}” → 建议“{suggested}”"
+                              "（{ratio}×，办结 {served} 件）",
+        "ability_help": "相对用时 = 本人办理用时（加入 {k} 件中心中位数用时校正，件数少时接近 1）"
+                        "÷ 全中心该业务用时中位数，小于 1 即快于中心水平。"
+                        "用时指数：按办结件数加权的相对用时。"
+                        "擅长业务：办结 ≥ 5 件且相对用时 ≤ 1.15 的业务数。"
+                        "评价：均分（1 非常满意 … 5 非常不满意）与条数。",
+        "ability_legend_fast2": "≤ 0.85× 明显更快", "ability_legend_fast": "≤ 0.95× 较快",
+        "ability_legend_ok": "0.95–1.10× 持平", "ability_legend_slow": "1.10–1.25× 较慢",
+        "ability_legend_slow2": "≥ 1.25× 明显更慢",
+        "ability_legend_marks": "★ 配置为优先 · ▽ 低优先 · ✕ 不可办 · 框线：有调整建议"
+                                "（↑ 建议上调 · ↓ 建议下调）",
+        "level_cannot": "不可办", "level_low": "低优先", "level_can": "可办",
+        "level_preferred": "优先", "ability_mean_min": "平均用时（分钟）",
+        "ability_median_min": "中心中位数（分钟）", "ability_ratio": "相对用时",
+        "ability_level": "技能配置", "ability_suggested": "建议", "ability_called": "叫号",
+        "ability_no_shows": "过号", "ability_transferred_in": "转入后办结",
+        "ability_by_service": "各业务明细", "ability_back": "返回能力矩阵",
+        "ability_preferred_unserved": "配置为“优先”但该时段未办理：",
+        "ability_cell": "{service}：配置“{level}”",
+        "ability_cell_suggest": "，建议“{suggested}”", "ability_not_configured": "不在当前配置中",
     },
     "en": {
         "ratings": "Ratings", "ratings_of_day": "Ratings of the day", "ratings_total": "Ratings",
@@ -185,5 +215,41 @@ TEXTS = Labels({
         "forbidden": "You may not do this",
         "csrf": "The request's origin is not valid: reload the page and try again",
         "session_expired": "Your session has expired: log in again",
+        "ability": "Staff ability", "ability_heading": "Staff ability (全岗通)",
+        "ability_months": "Period", "ability_months_n": "last {n} months",
+        "ability_period": "{first} to {last}: the {n} whole months before this one "
+                          "(this month left out)",
+        "bad_months": "The months must be a whole number from 1 to {n}",
+        "unknown_staff": "No such staff member: {id}",
+        "ability_matrix": "Ability matrix", "ability_jump": "Jump to",
+        "ability_person": "Staff", "ability_index": "Index", "ability_breadth": "Breadth",
+        "ability_rating": "Ratings", "ability_no_data": "No served visits in this period",
+        "ability_suggestions": "Suggestions",
+        "ability_no_suggestions": "The data agree with the configured skills: no suggestions",
+        "ability_note": "Suggestions only: the manager changes the skill levels in the config; "
+                        "nothing changes by itself.",
+        "ability_suggestion": "{name} ({id}) · {service}: configured {level} → suggest "
+                              "{suggested} ({ratio}× over {served} served)",
+        "ability_help": "Ratio = the person's handling time (with {k} pseudo-cases at the "
+                        "center's median, so few cases stay near 1) ÷ the center's median for "
+                        "the business; below 1 is faster. Index: the ratio weighted by served. "
+                        "Breadth: businesses with ≥ 5 served at ratio ≤ 1.15. Ratings: mean "
+                        "(1 very satisfied … 5 very dissatisfied) and count.",
+        "ability_legend_fast2": "≤ 0.85× much faster", "ability_legend_fast": "≤ 0.95× faster",
+        "ability_legend_ok": "0.95–1.10× on par", "ability_legend_slow": "1.10–1.25× slower",
+        "ability_legend_slow2": "≥ 1.25× much slower",
+        "ability_legend_marks": "★ configured preferred · ▽ low · ✕ cannot · outlined: a "
+                                "suggestion (↑ raise · ↓ lower)",
+        "level_cannot": "cannot", "level_low": "low", "level_can": "can",
+        "level_preferred": "preferred", "ability_mean_min": "Mean (min)",
+        "ability_median_min": "Center median (min)", "ability_ratio": "Ratio",
+        "ability_level": "Configured", "ability_suggested": "Suggestion",
+        "ability_called": "Called", "ability_no_shows": "No-shows",
+        "ability_transferred_in": "Finished after transfer",
+        "ability_by_service": "By business", "ability_back": "Back to the matrix",
+        "ability_preferred_unserved": "Configured preferred but not served in this period: ",
+        "ability_cell": "{service}: configured {level}",
+        "ability_cell_suggest": ", suggest {suggested}",
+        "ability_not_configured": "not in the current config",
     },
 })

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from dispatcher.domain.config import Config
 from dispatcher.server.bookings import BookingStore
+from dispatcher.server.console.ability import ability_page, ability_person_page
 from dispatcher.server.console.accounts import AccountStore
 from dispatcher.server.console.admin import accounts_action, accounts_page, audit_csv, audit_page
 from dispatcher.server.console.auth import login, login_page, logout, switch_lang
@@ -90,6 +91,8 @@ def add_console(app: web.Application, console: Console) -> None:
     r.add_get(f"{ROOT}/reports", signed_in(reports_page, manager=True))
     r.add_get(f"{ROOT}/reports/export.{{format}}", signed_in(report_export, manager=True))
     r.add_get(f"{ROOT}/audit.csv", signed_in(audit_csv, manager=True))
+    r.add_get(f"{ROOT}/ability", signed_in(ability_page, manager=True))
+    r.add_get(f"{ROOT}/ability/{{staff_id}}", signed_in(ability_person_page, manager=True))
     r.add_static(f"{ROOT}/static", HERE / "static", append_version=True)
 
     async def warm_charts(app: web.Application) -> None:
