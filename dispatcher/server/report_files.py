@@ -112,6 +112,28 @@ class Charts:
         fig.colorbar(image, ax=ax, shrink=0.9)
         return fig
 
+    def forecast_chart(self, result: Mapping[str, Any], fig: Figure | None = None) -> Figure:
+        """The forecast per day with its 80 % interval."""
+        fig = fig or self._figure(8, 2.6)
+        ax = fig.add_subplot(111) if not fig.axes else fig.axes[0]
+        days = list(result["by_day"])
+        values = [result["by_day"][d] for d in days]
+        low = [v - result["by_day_interval"][d][0] for d, v in zip(days, values, strict=True)]
+        high = [result["by_day_interval"][d][1] - v for d, v in zip(days, values, strict=True)]
+        ax.bar([d[8:] for d in days], values, color=BLUE, yerr=[low, high], capsize=2,
+               ecolor="#7b8794", label="预测 forecast (80%)")
+        ax.set_title(f"{result['month']} 每日取号预测 forecast per day")
+        ax.tick_params(axis="x", labelsize=7)
+        ax.legend(loc="upper right", frameon=False)
+        return fig
+
+    def svg_forecast(self, result: Mapping[str, Any]) -> str:
+        with self._lock:
+            out = io.StringIO()
+            self.forecast_chart(result).savefig(out, format="svg")
+        text = out.getvalue()
+        return text[text.index("<svg"):]
+
     def svg(self, kind: str, report: Mapping[str, Any]) -> str:
         """One chart of the report as SVG text (text drawn as paths: no font needed)."""
         draw = {"days": self.volumes_by_day, "hours": self.waits_by_hour,

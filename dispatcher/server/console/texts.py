@@ -7,7 +7,26 @@ from base.texts import Labels
 TEXTS = Labels({
     "zh": {
         "ratings": "好差评", "ratings_of_day": "当日评价", "ratings_total": "评价数",
-        "followup": "预约回访", "reports": "统计报表", "chart_days": "每日取号量",
+        "followup": "预约回访", "forecast": "预测与排班", "forecast_total": "预测取号",
+        "interval80": "80% 区间", "accuracy": "历史误差 WAPE", "baseline": "基线",
+        "accuracy_says": "过去 {n} 个月回测：本方法平均误差 {wape}%，"
+                         "基线（前四周同星期均值）{base}%。",
+        "accuracy_none": "历史不足，尚无法回测（需一个完整月份及其前 8 周）。", "backtest": "回测",
+        "method": "本方法", "staffing": "每小时所需窗口",
+        "forecast_by_service": "按业务预测（前 20）",
+        "staffing_says": "按 Erlang C 估算：使 {goal}% 的群众在 {n} 分钟内被叫号所需的窗口数"
+                         "（平均办理 {s} 分钟）。",
+        "kind_mon": "周一", "kind_tue": "周二", "kind_wed": "周三", "kind_thu": "周四",
+        "kind_fri": "周五", "kind_sat": "周六", "kind_sun": "周日", "whatif": "推演",
+        "whatif_says": "用某一天的实际到号（时间、业务、办理时长）"
+                       "按另一种规则、阈值或窗口数重新模拟，与当天实际情况对照。",
+        "policy": "叫号规则", "policy_center": "本中心规则", "policy_fifo": "按取号顺序",
+        "short_threshold": "短时高频阈值", "open_windows": "开放窗口", "run_whatif": "推演",
+        "breaks": "午休", "max_wait": "最长等候", "whatif_happened": "当天实际",
+        "whatif_simulated_as_it_was": "模拟·当天安排",
+        "whatif_simulated_with_changes": "模拟·调整后",
+        "no_tickets_day": "该日没有记录", "bad_whatif": "推演参数无效", "reports": "统计报表",
+        "chart_days": "每日取号量",
         "chart_hours": "各时段平均等候",
         "chart_heat": "取号热力图（星期 × 时段）", "month": "月份", "export": "导出",
         "summary": "总览", "tickets": "取号", "served": "办结", "mean_wait": "平均等候",
@@ -117,7 +136,28 @@ TEXTS = Labels({
     },
     "en": {
         "ratings": "Ratings", "ratings_of_day": "Ratings of the day", "ratings_total": "Ratings",
-        "followup": "Booking calls", "reports": "Reports", "chart_days": "Tickets per day",
+        "followup": "Booking calls", "forecast": "Forecast & staffing",
+        "forecast_total": "Forecast tickets", "interval80": "80% interval",
+        "accuracy": "Past error (WAPE)", "baseline": "Baseline",
+        "accuracy_says": "Backtest over the last {n} months: this method's error {wape}%, the "
+                         "baseline's (same weekday, last 4 weeks) {base}%.",
+        "accuracy_none": "Not enough history to backtest yet (a complete month and 8 weeks "
+                         "before it).", "backtest": "Backtest", "method": "method",
+        "staffing": "Windows needed per hour", "forecast_by_service": "By business (top 20)",
+        "staffing_says": "Erlang C: the windows that call {goal}% of residents within {n} min "
+                         "(mean service {s} min).",
+        "kind_mon": "Mon", "kind_tue": "Tue", "kind_wed": "Wed", "kind_thu": "Thu",
+        "kind_fri": "Fri", "kind_sat": "Sat", "kind_sun": "Sun", "whatif": "What-if",
+        "whatif_says": "A past day's residents (arrival, business, service time) replayed with "
+                       "another policy, threshold or window count, beside what happened.",
+        "policy": "Policy", "policy_center": "this center's rules",
+        "policy_fifo": "order of issue", "short_threshold": "Short threshold",
+        "open_windows": "Windows", "run_whatif": "Run", "breaks": "break",
+        "max_wait": "Max wait", "whatif_happened": "What happened",
+        "whatif_simulated_as_it_was": "Simulated as it was",
+        "whatif_simulated_with_changes": "Simulated with the changes",
+        "no_tickets_day": "No records that day", "bad_whatif": "Not a valid what-if",
+        "reports": "Reports", "chart_days": "Tickets per day",
         "chart_hours": "Mean wait by hour", "chart_heat": "Tickets by weekday and hour",
         "month": "Month", "export": "Export",
         "summary": "Summary", "tickets": "Tickets", "served": "Served", "mean_wait": "Mean wait",

@@ -32,6 +32,7 @@ from dispatcher.server.console.pages import (
     manager_action,
     overview_page,
 )
+from dispatcher.server.console.planning import forecast_page, whatif_page
 from dispatcher.server.console.ratings import close_task, ratings_page
 from dispatcher.server.console.reports import report_export, reports_page
 from dispatcher.server.console.site import CONSOLE_KEY, HERE, ROOT, Console, signed_in
@@ -91,6 +92,8 @@ def add_console(app: web.Application, console: Console) -> None:
     r.add_get(f"{ROOT}/reports", signed_in(reports_page, manager=True))
     r.add_get(f"{ROOT}/reports/export.{{format}}", signed_in(report_export, manager=True))
     r.add_get(f"{ROOT}/audit.csv", signed_in(audit_csv, manager=True))
+    r.add_get(f"{ROOT}/forecast", signed_in(forecast_page, manager=True))
+    r.add_get(f"{ROOT}/whatif", signed_in(whatif_page, manager=True))
     r.add_get(f"{ROOT}/ability", signed_in(ability_page, manager=True))
     r.add_get(f"{ROOT}/ability/{{staff_id}}", signed_in(ability_person_page, manager=True))
     r.add_static(f"{ROOT}/static", HERE / "static", append_version=True)
