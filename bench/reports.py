@@ -86,17 +86,20 @@ def console_page(db: Path) -> dict[str, Any]:
     try:
         browser = Browser(live.port)
         browser.login("admin", "demo-admin")
-        start = time.perf_counter()
-        status, _, page = browser.request("GET", f"/console/reports?month={MONTH}")
-        first = time.perf_counter() - start
-        assert status == 200, page[:300]
-        times = []
-        for _ in range(5):
+        time.sleep(8)  # the dispatcher's start-up work: matplotlib, the month just ended
+
+        def get(month: str) -> tuple[float, str]:
             start = time.perf_counter()
-            browser.request("GET", f"/console/reports?month={MONTH}")
-            times.append(time.perf_counter() - start)
-        return {"first_s": round(first, 3), "best_s": round(min(times), 3),
-                "median_s": round(statistics.median(times), 3), "bytes": len(page)}
+            status, _, page = browser.request("GET", f"/console/reports?month={month}")
+            assert status == 200, page[:300]
+            return time.perf_counter() - start, page
+
+        uncached, page = get("2026-09")  # a month nobody asked for yet: built on request
+        prebuilt, _ = get(MONTH)  # the month just ended (clock: 2026-11-30): built at start
+        times = [get(MONTH)[0] for _ in range(5)]
+        return {"other_month_first_s": round(uncached, 3), "last_month_first_s":
+                round(prebuilt, 3), "again_median_s": round(statistics.median(times), 3),
+                "bytes": len(page)}
     finally:
         live.stop()
 

@@ -34,7 +34,12 @@ from dispatcher.server.console.pages import (
 )
 from dispatcher.server.console.planning import forecast_page, whatif_page
 from dispatcher.server.console.ratings import close_task, ratings_page
-from dispatcher.server.console.reports import report_export, reports_page
+from dispatcher.server.console.reports import (
+    previous_month,
+    report_export,
+    report_view,
+    reports_page,
+)
 from dispatcher.server.console.site import CONSOLE_KEY, HERE, ROOT, Console, signed_in
 from dispatcher.server.console.throttle import LoginThrottle
 from dispatcher.server.history import HistoryStore
@@ -99,8 +104,10 @@ def add_console(app: web.Application, console: Console) -> None:
     r.add_static(f"{ROOT}/static", HERE / "static", append_version=True)
 
     async def warm_charts(app: web.Application) -> None:
-        # matplotlib's first import takes a second or more: not on a manager's first page.
+        # matplotlib's first import takes a second or more: not on a manager's first page;
+        # and the month just ended (the monthly review's) is built before anyone asks.
         console.reports.submit(console.charts.warm)
+        console.reports.submit(report_view, console, previous_month(console))
 
     async def stop_executor(app: web.Application) -> None:
         console.hasher.shutdown(wait=True)
