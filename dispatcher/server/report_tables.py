@@ -83,6 +83,13 @@ def report_tables(report: Mapping[str, Any], config: Config) -> list[Table]:
         "业务种类 businesses"), tuple(
         (staff.get(sid, sid), sid, g["served"], minutes(g["mean_service_s"]), g["services"])
         for sid, g in r["by_staff"].items())))
+    idle = r.get("idle")
+    if idle is not None:
+        tables.append(Table("idle", "人员空闲", "Staff idle", (
+            "人员 staff", "id", "有人等候时空闲 idle while residents waited (min)",
+            "间隙合计 gaps (min)", "休息次数 breaks ≥ 30 min"), tuple(
+            (staff.get(sid, sid), sid, minutes(g["idle_s"]), minutes(g["gaps_s"]),
+             int(g["breaks"])) for sid, g in idle.items())))
     tables.append(Table("by_day", "按日", "By day", (
         "日期 day", "星期 weekday", "取号 tickets", "办结 served", "过号 no-show",
         "平均等候 mean wait (min)", "P90 等候 p90 wait (min)", "达标率 service level (%)"), tuple(

@@ -9,8 +9,9 @@ from typing import Any
 
 from dispatcher.domain.ability import staff_ability
 from dispatcher.domain.booking_report import booking_report
-from dispatcher.domain.config import Config
+from dispatcher.domain.config import Config, SkillLevel
 from dispatcher.domain.forecast import Calendar, forecast, staffing
+from dispatcher.domain.idle import idle_while_waiting
 from dispatcher.domain.rating_report import rating_report
 from dispatcher.domain.report import WEEKDAYS, flag_visits, month_days, monthly_report
 from dispatcher.domain.seating import forecast_arrivals, suggest_seating
@@ -25,10 +26,18 @@ def month_report(store: HistoryStore, config: Config, month: str) -> dict[str, A
     """PROTOCOL's report of `month` with the extras: `bookings` and `ratings` (ValueError for a
     bad month)."""
     first, last = month_days(month)
+    visits = store.visits(first, last)
     report = monthly_report(
-        month, store.visits(first, last), config.reports, config.center.tz,
+        month, visits, config.reports, config.center.tz,
         day_start=config.center.day_start,
         departments={s.id: s.department_id for s in config.services.values()})
+    staff = {s.id: s for s in config.staff}
+
+    def can_serve(person: str, service: str) -> bool:
+        member = staff.get(person)
+        return member is None or member.level(service) > SkillLevel.CANNOT
+
+    report["idle"] = idle_while_waiting(visits, can_serve)
     report["bookings"] = booking_report(store.bookings(first, last))
     ratings, tasks = store.ratings(first, last)
     report["ratings"] = rating_report(ratings, tasks)
