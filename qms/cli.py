@@ -20,6 +20,14 @@ from qms.config import ConfigError, QmsConfig, default_config_path, load_config,
 EXIT_INVALID = 2
 
 
+def _config_and_db(parser: argparse.ArgumentParser) -> None:
+    """--config and --db, as every command on the dispatcher's database takes them."""
+    parser.add_argument("--config", type=Path, default=None,
+                        help="config file (default: the shipped examples/center.toml)")
+    parser.add_argument("--db", type=Path, default=None,
+                        help="the dispatcher's database (default: as qms dispatcher)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qms",
@@ -122,10 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     appts_sub = appts.add_subparsers(dest="appointments_command", metavar="ACTION",
                                      required=True)
     imp = appts_sub.add_parser("import", help="import a portal export (CSV): all rows or none")
-    imp.add_argument("--config", type=Path, default=None,
-                     help="config file (default: the shipped examples/center.toml)")
-    imp.add_argument("--db", type=Path, default=None,
-                     help="the dispatcher's database (default: as qms dispatcher)")
+    _config_and_db(imp)
     imp.add_argument("csv", type=Path, metavar="CSV",
                      help="code,service_id,date,slot_start,slot_end,name,phone (UTF-8)")
 
@@ -134,19 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
                                          required=True)
     himp = history_sub.add_parser("import", help="import a history export (CSV): all rows or "
                                                  "none")
-    himp.add_argument("--config", type=Path, default=None,
-                      help="config file (default: the shipped examples/center.toml)")
-    himp.add_argument("--db", type=Path, default=None,
-                      help="the dispatcher's database (default: as qms dispatcher)")
+    _config_and_db(himp)
     himp.add_argument("csv", type=Path, metavar="CSV",
                       help="date,number,service_id,issued_at,called_at,finished_at,window,"
                            "staff_id,outcome (UTF-8)")
 
     report = sub.add_parser("report", help="the monthly report (月度报表)")
-    report.add_argument("--config", type=Path, default=None,
-                        help="config file (default: the shipped examples/center.toml)")
-    report.add_argument("--db", type=Path, default=None,
-                        help="the dispatcher's database (default: as qms dispatcher)")
+    _config_and_db(report)
     report.add_argument("--month", required=True, metavar="YYYY-MM",
                         help="the month whose business days are reported")
     report.add_argument("--json", action="store_true",
@@ -154,10 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     wi = sub.add_parser("whatif", help="a past day again with another policy, threshold, "
                                        "window count or seating (推演)")
-    wi.add_argument("--config", type=Path, default=None,
-                    help="config file (default: the shipped examples/center.toml)")
-    wi.add_argument("--db", type=Path, default=None,
-                    help="the dispatcher's database (default: as qms dispatcher)")
+    _config_and_db(wi)
     wi.add_argument("--day", required=True, metavar="YYYY-MM-DD", help="the past day")
     wi.add_argument("--policy", choices=("center", "fifo"), default="center",
                     help="center: the config's rules; fifo: plain order of issue")
@@ -172,20 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("seating", help="who should sit at which window on a coming day "
                                         "(座位建议)")
-    st.add_argument("--config", type=Path, default=None,
-                    help="config file (default: the shipped examples/center.toml)")
-    st.add_argument("--db", type=Path, default=None,
-                    help="the dispatcher's database (default: as qms dispatcher)")
+    _config_and_db(st)
     st.add_argument("--day", required=True, metavar="YYYY-MM-DD", help="the coming day")
     st.add_argument("--staff", default=None, metavar="ID,ID,…",
                     help="who is at work that day (default: everyone in the config)")
     st.add_argument("--json", action="store_true", help="print one JSON object")
 
     fc = sub.add_parser("forecast", help="next month's tickets per day and business (预测)")
-    fc.add_argument("--config", type=Path, default=None,
-                    help="config file (default: the shipped examples/center.toml)")
-    fc.add_argument("--db", type=Path, default=None,
-                    help="the dispatcher's database (default: as qms dispatcher)")
+    _config_and_db(fc)
     fc.add_argument("--month", required=True, metavar="YYYY-MM",
                     help="the month to forecast, from the history before it")
     fc.add_argument("--json", action="store_true",

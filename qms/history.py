@@ -21,6 +21,17 @@ from qms.config import QmsConfig
 EXIT_INVALID = 2
 
 
+def _open_store(config_path: Path, args: argparse.Namespace) -> HistoryStore | None:
+    """The dispatcher's database for reading, or None (said on stderr) when it does not
+    exist: a report of nothing would look like a month without residents."""
+    db: Path = args.db or default_db_path(config_path)
+    if not db.exists():
+        print(f"{db}: no such database (start the dispatcher or import history first)",
+              file=sys.stderr)
+        return None
+    return HistoryStore(db)
+
+
 def history_command(config: QmsConfig, config_path: Path, args: argparse.Namespace) -> int:
     path: Path = args.csv
     try:
@@ -58,12 +69,9 @@ def report_command(config: QmsConfig, config_path: Path, args: argparse.Namespac
     except ValueError as exc:
         print(f"--month: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    db: Path = args.db or default_db_path(config_path)
-    if not db.exists():
-        print(f"{db}: no such database (start the dispatcher or import history first)",
-              file=sys.stderr)
+    store = _open_store(config_path, args)
+    if store is None:
         return EXIT_INVALID
-    store = HistoryStore(db)
     try:
         report = month_report(store, config, args.month)
     finally:
@@ -84,12 +92,9 @@ def forecast_command(config: QmsConfig, config_path: Path, args: argparse.Namesp
     except ValueError as exc:
         print(f"--month: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    db: Path = args.db or default_db_path(config_path)
-    if not db.exists():
-        print(f"{db}: no such database (start the dispatcher or import history first)",
-              file=sys.stderr)
+    store = _open_store(config_path, args)
+    if store is None:
         return EXIT_INVALID
-    store = HistoryStore(db)
     try:
         result = month_forecast(store, config, args.month)
     finally:
@@ -133,11 +138,9 @@ def whatif_command(config: QmsConfig, config_path: Path, args: argparse.Namespac
         print(f"bad --day or --seat: {exc} (--day YYYY-MM-DD, --seat WINDOW=STAFF or WINDOW=)",
               file=sys.stderr)
         return EXIT_INVALID
-    db: Path = args.db or default_db_path(config_path)
-    if not db.exists():
-        print(f"{db}: no such database", file=sys.stderr)
+    store = _open_store(config_path, args)
+    if store is None:
         return EXIT_INVALID
-    store = HistoryStore(db)
     try:
         result = day_what_if(store, config, day, policy=args.policy,
                              short_threshold=args.short_threshold, windows=args.windows,
@@ -176,11 +179,9 @@ def seating_command(config: QmsConfig, config_path: Path, args: argparse.Namespa
     if available is not None and not set(available) <= known:
         print(f"--staff: unknown {', '.join(sorted(set(available) - known))}", file=sys.stderr)
         return EXIT_INVALID
-    db: Path = args.db or default_db_path(config_path)
-    if not db.exists():
-        print(f"{db}: no such database", file=sys.stderr)
+    store = _open_store(config_path, args)
+    if store is None:
         return EXIT_INVALID
-    store = HistoryStore(db)
     try:
         result = day_seating(store, config, day, available)
     finally:
