@@ -9,7 +9,9 @@ import argparse
 import datetime as dt
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from dispatcher.domain.history import parse_history_csv
 from dispatcher.domain.report import month_days, report_text
@@ -30,6 +32,25 @@ def _open_store(config_path: Path, args: argparse.Namespace) -> HistoryStore | N
               file=sys.stderr)
         return None
     return HistoryStore(db)
+
+
+def _read_month(read: Callable[[HistoryStore, QmsConfig, str], dict[str, Any]],
+                config: QmsConfig, config_path: Path, args: argparse.Namespace
+                ) -> dict[str, Any] | None:
+    """`read(store, config, --month)`, the month checked before the database is opened;
+    None (said on stderr) for a bad month or a missing database."""
+    try:
+        month_days(args.month)
+    except ValueError as exc:
+        print(f"--month: {exc}", file=sys.stderr)
+        return None
+    store = _open_store(config_path, args)
+    if store is None:
+        return None
+    try:
+        return read(store, config, args.month)
+    finally:
+        store.close()
 
 
 def history_command(config: QmsConfig, config_path: Path, args: argparse.Namespace) -> int:
@@ -64,18 +85,9 @@ def history_command(config: QmsConfig, config_path: Path, args: argparse.Namespa
 
 
 def report_command(config: QmsConfig, config_path: Path, args: argparse.Namespace) -> int:
-    try:
-        month_days(args.month)  # checked before the database is opened
-    except ValueError as exc:
-        print(f"--month: {exc}", file=sys.stderr)
+    report = _read_month(month_report, config, config_path, args)
+    if report is None:
         return EXIT_INVALID
-    store = _open_store(config_path, args)
-    if store is None:
-        return EXIT_INVALID
-    try:
-        report = month_report(store, config, args.month)
-    finally:
-        store.close()
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:
@@ -87,18 +99,9 @@ def report_command(config: QmsConfig, config_path: Path, args: argparse.Namespac
 
 def forecast_command(config: QmsConfig, config_path: Path, args: argparse.Namespace) -> int:
     """`qms forecast --month YYYY-MM [--json]`: the month's tickets per day and business."""
-    try:
-        month_days(args.month)
-    except ValueError as exc:
-        print(f"--month: {exc}", file=sys.stderr)
+    result = _read_month(month_forecast, config, config_path, args)
+    if result is None:
         return EXIT_INVALID
-    store = _open_store(config_path, args)
-    if store is None:
-        return EXIT_INVALID
-    try:
-        result = month_forecast(store, config, args.month)
-    finally:
-        store.close()
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
         return 0
