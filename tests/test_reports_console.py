@@ -60,7 +60,12 @@ def test_the_report_page_shows_the_jsons_figures_charts_and_every_table(
     assert re.search(rf'id="r-tickets">{report["tickets"]}<', page)
     assert f'{report["mean_wait_s"] / 60:.1f} 分钟' in page
     assert f'{report["service_level"] * 100:.1f}%' in page
-    assert page.count('src="data:image/svg+xml;base64,') == 3 and "chart-heat" in page
+    assert page.count('src="/console/reports/chart/') == 3 and "chart-heat" in page
+    src = re.search(r'src="(/console/reports/chart/heat\.svg[^"]+)"', page)
+    assert src
+    status, headers, svg = manager.request("GET", src.group(1).replace("&amp;", "&"))
+    assert status == 200 and headers["content-type"].startswith("image/svg+xml")
+    assert svg.startswith("<svg") and "<path" in svg
     for key in ("by_service", "by_window", "by_staff", "by_day", "bookings", "ratings"):
         assert f'id="table-{key}"' in page
     busiest = max(report["by_service"].items(), key=lambda kv: kv[1]["tickets"])

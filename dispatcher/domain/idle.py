@@ -52,26 +52,28 @@ def idle_while_waiting(visits: Iterable[Visit], can_serve: Callable[[str, str], 
     for v in visits:
         by_day.setdefault(v.business_day, []).append(v)
     out: dict[str, dict[str, float]] = {}
+    able: dict[tuple[str, str], bool] = {}
     for day_visits in by_day.values():
         waiting: dict[str, list[tuple[float, float]]] = {}
+        desks: dict[tuple[int, str], list[tuple[float, float | None]]] = {}
         for v in day_visits:
             end = v.called_at or v.finished_at
             if end is not None and end > v.issued_at:
                 waiting.setdefault(v.service_id, []).append(
                     (v.issued_at.timestamp(), end.timestamp()))
-        desks: dict[tuple[int, str], list[Visit]] = {}
-        for v in day_visits:
-            if v.window is not None and v.staff_id and v.window_call is not None:
-                desks.setdefault((v.window, v.staff_id), []).append(v)
+            call = v.window_call
+            if v.window is not None and v.staff_id and call is not None:
+                desks.setdefault((v.window, v.staff_id), []).append(
+                    (call.timestamp(), v.finished_at.timestamp() if v.finished_at else None))
+        merged: dict[str, list[tuple[float, float]]] = {}
         for (_, staff), served in desks.items():
-            served.sort(key=lambda v: v.window_call or v.issued_at)
+            served.sort()
             gaps: list[tuple[float, float]] = []
             row = out.setdefault(staff, {"idle_s": 0.0, "gaps_s": 0.0, "breaks": 0.0})
-            for prev, nxt in itertools.pairwise(served):
-                if prev.finished_at is None or nxt.window_call is None:
+            for (_, finished), (called, _) in itertools.pairwise(served):
+                if finished is None:
                     continue
-                a = prev.finished_at.timestamp() + GRACE_S
-                b = nxt.window_call.timestamp()
+                a, b = finished + GRACE_S, called
                 if b - a + GRACE_S >= BREAK_S:
                     row["breaks"] += 1
                 elif b > a:
@@ -79,7 +81,11 @@ def idle_while_waiting(visits: Iterable[Visit], can_serve: Callable[[str, str], 
                     row["gaps_s"] += b - a
             if not gaps:
                 continue
-            busy = _merge([span for sid, spans in waiting.items() if can_serve(staff, sid)
-                           for span in spans])
-            row["idle_s"] += _overlap(gaps, busy)
+            if staff not in merged:
+                for sid in waiting:
+                    if (staff, sid) not in able:
+                        able[staff, sid] = can_serve(staff, sid)
+                merged[staff] = _merge([span for sid, spans in waiting.items()
+                                        if able[staff, sid] for span in spans])
+            row["idle_s"] += _overlap(gaps, merged[staff])
     return {s: {k: round(v, 1) for k, v in row.items()} for s, row in sorted(out.items())}

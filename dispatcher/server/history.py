@@ -162,15 +162,18 @@ class HistoryStore:
                 out.setdefault(d, {})[sid] = int(n)
         return out
 
-    def fingerprint(self, first_day: dt.date, last_day: dt.date) -> tuple[int, int]:
-        """What changes when these days' data change by an import or new tickets: the count
-        of imported rows and of native tickets (a cache key for finished months)."""
+    def fingerprint(self, first_day: dt.date, last_day: dt.date) -> tuple[int, ...]:
+        """What changes when these days' data change: the count of imported rows and of
+        native tickets, and the event log's last seq (any call, finish or rating) — a cache
+        key for what is computed from them."""
         span = (first_day.isoformat(), last_day.isoformat())
         imported = self._query("SELECT COUNT(*) FROM history WHERE business_day BETWEEN ? AND ?",
                                span)[0][0]
         native = self._query("SELECT COUNT(*) FROM tickets WHERE business_day BETWEEN ? AND ?",
                              span)[0][0] if self._has_table("tickets") else 0
-        return int(imported), int(native)
+        last = self._query("SELECT MAX(seq) FROM events")[0][0] \
+            if self._has_table("events") else 0
+        return int(imported), int(native), int(last or 0)
 
     def has_imported(self) -> bool:
         """Is there any imported history?"""

@@ -5,8 +5,8 @@ PDF. Page, JSON and files come from one `month_report` dict and one set of table
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime as dt
+import hashlib
 import json
 from typing import Any
 
@@ -35,36 +35,52 @@ def _month(request: web.Request) -> str:
     return month
 
 
-def _data_uri(svg: str) -> str:
-    """An SVG as an image source: an <img> is its own document, so the page's strict CSP
-    (no inline styles) does not blank the chart's styled shapes."""
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
-
-
 CACHED_MONTHS = 6
 
 
+CHARTS = ("days", "hours", "heat")
+
+
 def report_view(console: Console, month: str) -> dict[str, Any]:
-    """The page's report, tables and charts. A month that is over is kept (its figures change
-    only with an import or late tickets: the store's fingerprint says so) — the monthly
-    review opens at once; the current month is built afresh each time."""
+    """The page's report and tables, kept while the data under them are unchanged (the
+    store's fingerprint: imports, tickets, the event log's seq) — the monthly review and the
+    page's chart requests share one build. Charts are drawn on their first request."""
     first, last = month_days(month)
-    today = console.service.clock().astimezone(console.config.center.tz).date()
     cache = console.report_cache
     fingerprint = console.history.fingerprint(first, last)
-    if last < today:
-        kept = cache.get(month)
-        if kept is not None and kept[0] == fingerprint:
-            return kept[1]
+    kept = cache.get(month)
+    if kept is not None and kept[0] == fingerprint:
+        return kept[1]
     report = month_report(console.history, console.config, month)
+    version = hashlib.sha1(repr(fingerprint).encode()).hexdigest()[:10]
     view = {"report": report, "tables": report_tables(report, console.config),
-            "charts": {k: _data_uri(console.charts.svg(k, report))
-                       for k in ("days", "hours", "heat")} if report["tickets"] else {}}
-    if last < today:
-        cache[month] = (fingerprint, view)
-        while len(cache) > CACHED_MONTHS:
-            cache.pop(next(iter(cache)))
+            "charts": CHARTS if report["tickets"] else (), "version": version, "svg": {}}
+    cache[month] = (fingerprint, view)
+    while len(cache) > CACHED_MONTHS:
+        cache.pop(next(iter(cache)))
     return view
+
+
+def chart_svg(console: Console, month: str, kind: str) -> str:
+    view = report_view(console, month)
+    svg: dict[str, str] = view["svg"]
+    if kind not in svg:
+        svg[kind] = console.charts.svg(kind, view["report"])
+    return svg[kind]
+
+
+async def report_chart(request: web.Request, session: Session) -> web.Response:
+    """One chart of a month's report as an SVG image (its own document: the page's strict
+    CSP does not apply to it)."""
+    console = request.app[CONSOLE_KEY]
+    month = _month(request)
+    kind = request.match_info["kind"]
+    if kind not in CHARTS:
+        raise web.HTTPNotFound()
+    text = await asyncio.get_running_loop().run_in_executor(
+        console.reports, chart_svg, console, month, kind)
+    return web.Response(text=text, content_type="image/svg+xml", headers={
+        "Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"})
 
 
 def previous_month(console: Console) -> str:

@@ -36,6 +36,7 @@ from dispatcher.server.console.planning import forecast_page, whatif_page
 from dispatcher.server.console.ratings import close_task, ratings_page
 from dispatcher.server.console.reports import (
     previous_month,
+    report_chart,
     report_export,
     report_view,
     reports_page,
@@ -96,6 +97,7 @@ def add_console(app: web.Application, console: Console) -> None:
     r.add_post(f"{ROOT}/followup/{{code}}/record", signed_in(record_call))
     r.add_get(f"{ROOT}/reports", signed_in(reports_page, manager=True))
     r.add_get(f"{ROOT}/reports/export.{{format}}", signed_in(report_export, manager=True))
+    r.add_get(f"{ROOT}/reports/chart/{{kind}}.svg", signed_in(report_chart, manager=True))
     r.add_get(f"{ROOT}/audit.csv", signed_in(audit_csv, manager=True))
     r.add_get(f"{ROOT}/forecast", signed_in(forecast_page, manager=True))
     r.add_get(f"{ROOT}/whatif", signed_in(whatif_page, manager=True))
