@@ -645,6 +645,11 @@ def seed_demo_history(db: Path, config: Config, today: dt.date, days: int = 365)
         visits, problems = parse_history_csv(text, config.services, config.center.tz)
         if problems:
             raise ValueError(f"the generated history is not valid: {problems[0]}")
-        return store.import_visits(visits).added
+        # In slices: the demo runs meanwhile, and one year in one transaction would hold the
+        # database's write lock for seconds (a real import stays all or none).
+        added = 0
+        for start in range(0, len(visits), 5000):
+            added += store.import_visits(visits[start:start + 5000]).added
+        return added
     finally:
         store.close()

@@ -19,6 +19,7 @@ from dispatcher.domain.ability import staff_ability
 from dispatcher.domain.history import parse_history_csv
 from dispatcher.server.console.ability_view import period, ratio_class
 from dispatcher.server.history import HistoryStore
+from dispatcher.server.reports import trusted_visits
 from qms.config import load_config
 from qms.demo_history import generate_history, history_csv_text
 
@@ -48,7 +49,7 @@ def expected(center_db: Path) -> dict[str, Any]:
     config = load_config(EXAMPLE)
     store = HistoryStore(center_db)
     try:
-        visits = store.visits(FIRST, LAST)
+        visits = trusted_visits(store.visits(FIRST, LAST), config)
     finally:
         store.close()
     return staff_ability(visits, {s.id: s for s in config.staff})
@@ -137,7 +138,7 @@ def test_a_shorter_period_reads_only_its_months(server: LiveDispatcher,
     config = load_config(EXAMPLE)
     store = HistoryStore(center_db)
     try:
-        october = staff_ability(store.visits(dt.date(2026, 10, 1), LAST),
+        october = staff_ability(trusted_visits(store.visits(dt.date(2026, 10, 1), LAST), config),
                                 {s.id: s for s in config.staff})
     finally:
         store.close()

@@ -71,10 +71,10 @@ class _Days:
 
     def __init__(self, totals: Mapping[dt.date, int], calendar: Calendar) -> None:
         self.calendar = calendar
-        saturdays = [d for d in totals if d.weekday() == 5 and not self.working(d)]
-        plain = [d for d in saturdays if totals[d] > 0]
-        # Opens on ordinary Saturdays: most recent ordinary Saturdays had tickets.
-        recent = sorted(plain)[-8:]
+        # Opens on ordinary Saturdays: at least 2 of the last 26 weeks' had tickets.
+        last = max(totals, default=dt.date.min)
+        recent = [d for d in totals if d.weekday() == 5 and not self.working(d)
+                  and totals[d] > 0 and (last - d).days <= WEEKDAY_DAYS]
         self.saturdays = len(recent) >= 2
 
     def working(self, day: dt.date) -> bool:

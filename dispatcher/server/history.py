@@ -120,6 +120,11 @@ class HistoryStore:
                         ' finished_at = ?, "window" = ?, staff_id = ?, outcome = ?'
                         " WHERE business_day = ? AND number = ?", (*row[2:], *row[:2]))
                     updated += 1
+            if added or updated:  # what the reports' kept views are keyed by
+                self._conn.execute("CREATE TABLE IF NOT EXISTS history_version"
+                                   " (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL)")
+                self._conn.execute("INSERT INTO history_version(id, n) VALUES (1, 1)"
+                                   " ON CONFLICT(id) DO UPDATE SET n = n + 1")
         return Imported(added, updated, len(visits) - added - updated)
 
     def imported(self, first_day: dt.date, last_day: dt.date) -> list[Visit]:
@@ -162,18 +167,29 @@ class HistoryStore:
                 out.setdefault(d, {})[sid] = int(n)
         return out
 
-    def fingerprint(self, first_day: dt.date, last_day: dt.date) -> tuple[int, ...]:
-        """What changes when these days' data change: the count of imported rows and of
-        native tickets, and the event log's last seq (any call, finish or rating) — a cache
-        key for what is computed from them."""
+    def fingerprint(self, first_day: dt.date, last_day: dt.date,
+                    today: dt.date | None = None) -> tuple[object, ...]:
+        """What changes when these days' data change — a cache key for what is computed from
+        them: every import that changed a row, the native tickets, the bookings' and the
+        rating follow-ups' last changes, and, for a span reaching `today`, the event log's
+        last seq (any call or finish today)."""
         span = (first_day.isoformat(), last_day.isoformat())
-        imported = self._query("SELECT COUNT(*) FROM history WHERE business_day BETWEEN ? AND ?",
-                               span)[0][0]
-        native = self._query("SELECT COUNT(*) FROM tickets WHERE business_day BETWEEN ? AND ?",
-                             span)[0][0] if self._has_table("tickets") else 0
-        last = self._query("SELECT MAX(seq) FROM events")[0][0] \
-            if self._has_table("events") else 0
-        return int(imported), int(native), int(last or 0)
+        key: list[object] = [self._query(
+            "SELECT COUNT(*) FROM history WHERE business_day BETWEEN ? AND ?", span)[0][0]]
+        if self._has_table("history_version"):
+            key.append(self._query("SELECT n FROM history_version")[0][0])
+        if self._has_table("tickets"):
+            key.append(self._query("SELECT COUNT(*) FROM tickets WHERE business_day"
+                                   " BETWEEN ? AND ?", span)[0][0])
+        if self._has_table("appointments"):
+            key.append(self._query("SELECT COUNT(*), MAX(updated_at) FROM appointments"
+                                   " WHERE date BETWEEN ? AND ?", span)[0])
+        if self._has_table("rating_tasks"):
+            key.append(self._query("SELECT COUNT(*), COUNT(closed_at) FROM rating_tasks"
+                                   " WHERE business_day BETWEEN ? AND ?", span)[0])
+        if (today is None or last_day >= today) and self._has_table("events"):
+            key.append(self._query("SELECT MAX(seq) FROM events")[0][0])
+        return tuple(key)
 
     def has_imported(self) -> bool:
         """Is there any imported history?"""

@@ -11,6 +11,7 @@ from dispatcher.domain.ability import staff_ability
 from dispatcher.domain.booking_report import booking_report
 from dispatcher.domain.config import Config, SkillLevel
 from dispatcher.domain.forecast import Calendar, forecast, staffing
+from dispatcher.domain.history import Visit
 from dispatcher.domain.idle import idle_while_waiting
 from dispatcher.domain.rating_report import rating_report
 from dispatcher.domain.report import WEEKDAYS, flag_visits, month_days, monthly_report
@@ -97,7 +98,7 @@ def day_seating(store: HistoryStore, config: Config, day: dt.date,
     same = [v for v in recent if v.business_day.weekday() == day.weekday()]
     for v in same or recent:
         hours[v.issued_at.astimezone(config.center.tz).hour] += 1
-    ability = staff_ability(recent, {s.id: s for s in config.staff})
+    ability = staff_ability(trusted_visits(recent, config), {s.id: s for s in config.staff})
     ratios = {(person, sid): cell["ratio"] for person, row in ability["staff"].items()
               for sid, cell in row["by_service"].items()}
     last_same = max((v.business_day for v in same), default=None)
@@ -109,3 +110,12 @@ def day_seating(store: HistoryStore, config: Config, day: dt.date,
     result["breaks"] = [f"{a // 3600:02d}:{a % 3600 // 60:02d}–{b // 3600:02d}:"
                         f"{b % 3600 // 60:02d}" for a, b in breaks]
     return result
+
+
+def trusted_visits(visits: list[Visit], config: Config) -> list[Visit]:
+    """The visits without those the report flags (careless presses, services past the day's
+    end): what staff ability and the seating measure speed from."""
+    ordered = sorted(visits, key=lambda v: (v.business_day, v.issued_at, v.number))
+    quick, late = flag_visits(ordered, config.reports, config.center.tz,
+                              config.center.day_start)
+    return [v for i, v in enumerate(ordered) if i not in quick and i not in late]

@@ -387,8 +387,10 @@ class Store:
             for r in records:
                 for m in r.messages:
                     if m["type"] == "ticket_issued" and m.get("appointment_code"):
+                        # Not a booking cancelled (on a 预约回访 call) since the check-in read it.
                         db.execute("UPDATE appointments SET status = 'checked_in', ticket_id = ?,"
-                                   " updated_at = ? WHERE code = ?",
+                                   " updated_at = ? WHERE code = ?"
+                                   " AND status IN ('booked', 'checked_in')",
                                    (m["ticket_id"], m["at"], m["appointment_code"]))
                 rated = [m for m in r.messages if m["type"] == "ticket_rated"]
                 if rated:

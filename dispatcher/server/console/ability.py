@@ -15,6 +15,7 @@ from dispatcher.domain.ability import staff_ability
 from dispatcher.server.console import ability_view
 from dispatcher.server.console.accounts import Session
 from dispatcher.server.console.site import CONSOLE_KEY, Console, Refused, html, page_context
+from dispatcher.server.reports import trusted_visits
 
 MAX_STAFF_ID = 64
 
@@ -36,7 +37,7 @@ def _period(console: Console, months: int) -> tuple[dt.date, dt.date]:
 
 def _ability(console: Console, first: dt.date, last: dt.date) -> dict[str, Any]:
     """The analysis of the period (blocking: SQLite reads; run in the reports' executor)."""
-    visits = console.history.visits(first, last)
+    visits = trusted_visits(console.history.visits(first, last), console.config)
     ratings, _ = console.history.ratings(first, last)
     return staff_ability(visits, {s.id: s for s in console.config.staff},
                          ability_view.ratings_by_staff(ratings))

@@ -17,6 +17,7 @@ from dispatcher.server.console.accounts import Session
 from dispatcher.server.console.site import CONSOLE_KEY, Console, Refused, html, page_context
 from dispatcher.server.reports import day_what_if, month_forecast
 
+CACHED_VIEWS = 12  # months' reports and forecasts kept together
 KINDS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -32,7 +33,8 @@ def forecast_view(console: Console, month: str) -> dict[str, Any]:
     first, _ = month_days(month)
     since = console.history.first_day() or first
     key = f"forecast-{month}"
-    fingerprint = console.history.fingerprint(since, first - dt.timedelta(days=1))
+    today = console.service.clock().astimezone(console.config.center.tz).date()
+    fingerprint = console.history.fingerprint(since, first - dt.timedelta(days=1), today)
     kept = console.report_cache.get(key)
     if kept is not None and kept[0] == fingerprint:
         return kept[1]
@@ -50,7 +52,10 @@ def forecast_view(console: Console, month: str) -> dict[str, Any]:
         "staffing": [(kind, [result["staffing"]["windows"][kind].get(h) for h in hours])
                      for kind in KINDS if kind in result["staffing"]["windows"]],
     }
-    console.report_cache[key] = (fingerprint, view)
+    cache = console.report_cache
+    cache[key] = (fingerprint, view)
+    while len(cache) > CACHED_VIEWS:
+        cache.pop(next(iter(cache)))
     return view
 
 

@@ -29,8 +29,11 @@ def _month(request: web.Request) -> str:
     month = request.query.get("month", "")
     if not month:
         return previous_month(console)  # the month just ended: the monthly review
-    if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit() \
-            or not 1 <= int(month[5:]) <= 12:
+    try:
+        first, _ = month_days(month)
+    except ValueError:
+        raise Refused(400, "bad_month") from None
+    if not month.isascii() or first.year < 2000:
         raise Refused(400, "bad_month")
     return month
 
@@ -47,7 +50,8 @@ def report_view(console: Console, month: str) -> dict[str, Any]:
     page's chart requests share one build. Charts are drawn on their first request."""
     first, last = month_days(month)
     cache = console.report_cache
-    fingerprint = console.history.fingerprint(first, last)
+    today = console.service.clock().astimezone(console.config.center.tz).date()
+    fingerprint = console.history.fingerprint(first, last, today)
     kept = cache.get(month)
     if kept is not None and kept[0] == fingerprint:
         return kept[1]

@@ -100,7 +100,7 @@ class Console:
     charts: Charts  # the reports' charts and PDF (matplotlib)
     reports: concurrent.futures.ThreadPoolExecutor  # report building, off the event loop
     # Finished months' report views by month: (the data's fingerprint, the view).
-    report_cache: dict[str, tuple[tuple[int, ...], dict[str, Any]]] = field(
+    report_cache: dict[str, tuple[tuple[object, ...], dict[str, Any]]] = field(
         default_factory=dict)
 
     async def blocking(self, fn: Callable[..., T], *args: Any) -> T:
