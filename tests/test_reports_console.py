@@ -175,3 +175,21 @@ def test_a_finished_months_page_is_kept_until_its_data_change(server: LiveDispat
     store.close()
     page = manager.request("GET", "/console/reports?month=2026-10")[2]
     assert f'id="r-tickets">{count + 1}<' in page
+
+
+def test_the_key_of_a_kept_view_changes_when_an_import_changes_a_row(tmp_path: Path) -> None:
+    config = load_config(EXAMPLE)
+    row = "2026-10-30,Z998,yibao-dabing,09:00:00,,,,,cancelled\n"
+    header = "date,number,service_id,issued_at,called_at,finished_at,window,staff_id,outcome\n"
+    store = HistoryStore(tmp_path / "qms.db")
+    try:
+        first, _ = parse_history_csv(header + row, config.services, config.center.tz)
+        store.import_visits(first)
+        span = (dt.date(2026, 10, 1), dt.date(2026, 10, 31))
+        before = store.fingerprint(*span, today=dt.date(2026, 11, 30))
+        changed, _ = parse_history_csv(header + row.replace("09:00:00", "10:00:00"),
+                                       config.services, config.center.tz)
+        assert store.import_visits(changed).updated == 1
+        assert store.fingerprint(*span, today=dt.date(2026, 11, 30)) != before
+    finally:
+        store.close()

@@ -106,3 +106,17 @@ def test_the_whatif_command_reads_the_day_from_the_database(
     assert main([*args, "--day", "2026-11-30", "--seat", "1=nobody"]) == 2
     assert main([*args, "--day", "2026-12-01"]) == 2  # no tickets that day
     assert main([*args, "--day", "tomorrow"]) == 2
+
+
+def test_changes_apply_to_the_configured_windows_even_those_closed_that_day() -> None:
+    """The day had windows 1 and 2 (s1, s2); windows 3 and 4 (s3, s4 in the config) closed."""
+    result = what_if(CONFIG, DAY_VISITS, DAY, seating={3: "s3"})
+    assert result["simulated_as_it_was"]["windows"] == 2
+    assert result["simulated_with_changes"]["windows"] == 3  # window 3 opened with s3
+    reopened = changed_config(CONFIG, seating={1: "s1", 2: "s2", 3: None, 4: None}, windows=4)
+    assert {w.number: w.staff_id for w in reopened.windows} == {1: "s1", 2: "s2", 3: "s3",
+                                                                4: "s4"}
+    more = changed_config(CONFIG, seating={3: None, 4: None}, windows=5)
+    assert [w.number for w in more.windows] == [1, 2, 3, 4, 5]  # reopened, then one added
+    fewer = changed_config(CONFIG, seating={4: None}, windows=2)
+    assert [w.number for w in fewer.windows] == [1, 2]

@@ -135,14 +135,30 @@ def changed_config(config: Config, *, short_threshold: int | None = None,
         if windows < 1:
             raise WhatIfError("at least 1 window")
         seats.sort(key=lambda w: w.number)
-        if windows <= len(seats):
-            seats = seats[:windows]
+        working = [w for w in seats if w.staff_id is not None]
+        if windows <= len(working):
+            seats = working[:windows]  # the highest numbers close
         else:
+            # Closed windows reopen first, with their configured staff when free; then
+            # windows are added after the last, staffed by someone able to do everything.
+            configured = {w.number: w.staff_id for w in config.windows}
+            seated = {w.staff_id for w in working}
             extra = Staff("whatif-extra", "增设窗口", SkillLevel.CAN, {})
-            staff[extra.id] = extra
-            last = seats[-1].number if seats else 0
-            seats += [Window(last + k, False, extra.id) for k in range(1, windows - len(seats)
-                                                                      + 1)]
+            reopened: list[Window] = []
+            for w in seats:
+                if w.staff_id is None and len(working) + len(reopened) < windows:
+                    who = configured.get(w.number)
+                    if who is None or who in seated:
+                        who = extra.id
+                        staff[extra.id] = extra
+                    seated.add(who)
+                    reopened.append(dataclasses.replace(w, staff_id=who, open_at_start=True))
+            seats = sorted(working + reopened, key=lambda w: w.number)
+            last = max((w.number for w in config.windows), default=0)
+            missing = windows - len(seats)
+            if missing > 0:
+                staff[extra.id] = extra
+                seats += [Window(last + k, False, extra.id) for k in range(1, missing + 1)]
     open_seats = tuple(w for w in seats if w.staff_id is not None)
     green = cfg.policy
     return dataclasses.replace(cfg, windows=open_seats, staff=tuple(staff.values()),
@@ -163,11 +179,13 @@ def what_if(config: Config, visits: Sequence[Visit], day: dt.date, *, policy: st
     staff_ids = {s.id for s in config.staff}
     worked = {w: s for w, s in seating_of(visits).items() if s in staff_ids}
     known = {w.number for w in config.windows}
-    as_was = changed_config(config, seating={
-        w.number: worked.get(w.number) for w in config.windows
-    } if worked and set(worked) <= known else None)
-    changed = changed_config(as_was, short_threshold=short_threshold, windows=windows,
-                             seating=seating)
+    day_seats: dict[int, str | None] = {w.number: worked.get(w.number) for w in config.windows} \
+        if worked and set(worked) <= known else {}
+    as_was = changed_config(config, seating=day_seats or None)
+    # The changes apply to the configured windows as that day had them: a window closed that
+    # day can be given a person, and `windows` reopens closed windows before adding any.
+    changed = changed_config(config, short_threshold=short_threshold, windows=windows,
+                             seating={**day_seats, **(seating or {})} or None)
 
     def run(cfg: Config, pol: str) -> dict[str, Any]:
         result = simulate(cfg, arrivals, policy=pol, seed=seed, day=day, breaks=pauses)
