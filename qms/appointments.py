@@ -18,15 +18,22 @@ from qms.config import QmsConfig
 EXIT_INVALID = 2
 
 
-def appointments_command(config: QmsConfig, config_path: Path, args: argparse.Namespace) -> int:
-    path: Path = args.csv
+def read_export(path: Path) -> str | None:
+    """An export file's text (UTF-8, as the portal and other systems save CSV), or None,
+    said on stderr: unreadable, or not UTF-8."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        return path.read_bytes().decode("utf-8")
     except OSError as exc:
         print(f"{path}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_INVALID
     except UnicodeDecodeError:
         print(f"{path}: not UTF-8 text (save the export as CSV UTF-8)", file=sys.stderr)
+    return None
+
+
+def appointments_command(config: QmsConfig, config_path: Path, args: argparse.Namespace) -> int:
+    path: Path = args.csv
+    text = read_export(path)
+    if text is None:
         return EXIT_INVALID
     store = BookingStore(args.db or default_db_path(config_path))
     try:

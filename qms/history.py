@@ -18,6 +18,7 @@ from dispatcher.domain.report import month_days, report_text
 from dispatcher.server.history import HistoryStore
 from dispatcher.server.main import default_db_path
 from dispatcher.server.reports import day_seating, day_what_if, month_forecast, month_report
+from qms.appointments import read_export
 from qms.config import QmsConfig
 
 EXIT_INVALID = 2
@@ -55,13 +56,8 @@ def _read_month(read: Callable[[HistoryStore, QmsConfig, str], dict[str, Any]],
 
 def history_command(config: QmsConfig, config_path: Path, args: argparse.Namespace) -> int:
     path: Path = args.csv
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        print(f"{path}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_INVALID
-    except UnicodeDecodeError:
-        print(f"{path}: not UTF-8 text (save the export as CSV UTF-8)", file=sys.stderr)
+    text = read_export(path)
+    if text is None:
         return EXIT_INVALID
     visits, problems = parse_history_csv(text, config.services, config.center.tz)
     if problems:

@@ -5,11 +5,8 @@ every row or none. Names and phone numbers are personal data: never logged here.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import sqlite3
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +17,8 @@ from dispatcher.server.store import (
     APPOINTMENTS_INDEX,
     APPOINTMENTS_TABLE,
     BOOKING_COLUMNS,
+    OwnConnection,
     booking_of,
-    immediate_transaction,
-    set_pragmas,
 )
 
 
@@ -33,24 +29,9 @@ class Imported:
     unchanged: int
 
 
-class BookingStore:
+class BookingStore(OwnConnection):
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                               timeout=30)
-        self._conn = set_pragmas(conn, self.path)
-        self._lock = threading.Lock()
-        with self._tx():
-            self._conn.execute(APPOINTMENTS_TABLE)
-            self._conn.execute(APPOINTMENTS_INDEX)
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def _tx(self) -> contextlib.AbstractContextManager[None]:
-        """One write transaction under the lock; rolled back on any error."""
-        return immediate_transaction(self._conn, self._lock)
+        super().__init__(path, (APPOINTMENTS_TABLE, APPOINTMENTS_INDEX))
 
     def _select(self, where: str = "", params: Iterable[Any] = ()) -> list[Booking]:
         sql = f"SELECT {', '.join(BOOKING_COLUMNS)} FROM appointments {where} ORDER BY date, " \

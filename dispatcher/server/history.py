@@ -13,11 +13,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import sqlite3
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +27,8 @@ from dispatcher.server.store import (
     HISTORY_TABLE,
     RATING_COLUMNS,
     TASK_COLUMNS,
+    OwnConnection,
     booking_of,
-    immediate_transaction,
-    set_pragmas,
 )
 
 COLUMNS = ("business_day", "number", "service_id", "issued_at", "called_at", "finished_at",
@@ -72,23 +68,9 @@ def _quoted(names: Iterable[str]) -> str:
     return ", ".join(f'"{c}"' for c in names)
 
 
-class HistoryStore:
+class HistoryStore(OwnConnection):
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                               timeout=30)
-        self._conn = set_pragmas(conn, self.path)
-        self._lock = threading.Lock()
-        with self._tx():
-            self._conn.execute(HISTORY_TABLE)
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def _tx(self) -> contextlib.AbstractContextManager[None]:
-        """One write transaction under the lock; rolled back on any error."""
-        return immediate_transaction(self._conn, self._lock)
+        super().__init__(path, (HISTORY_TABLE,))
 
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -128,22 +128,19 @@ class Charts:
         return fig
 
     def svg_forecast(self, result: Mapping[str, Any]) -> str:
-        with self._lock:
-            out = io.StringIO()
-            self.forecast_chart(result).savefig(out, format="svg")
-        text = out.getvalue()
-        return text[text.index("<svg"):]
+        return self._svg(self.forecast_chart, result)
 
     def svg(self, kind: str, report: Mapping[str, Any]) -> str:
         """One chart of the report as SVG text (text drawn as paths: no font needed)."""
-        draw = {"days": self.volumes_by_day, "hours": self.waits_by_hour,
-                "heat": self.heat_map}[kind]
+        return self._svg({"days": self.volumes_by_day, "hours": self.waits_by_hour,
+                          "heat": self.heat_map}[kind], report)
+
+    def _svg(self, draw: Callable[[Mapping[str, Any]], Figure], data: Mapping[str, Any]) -> str:
         with self._lock:
-            fig = draw(report)
             out = io.StringIO()
-            fig.savefig(out, format="svg")
+            draw(data).savefig(out, format="svg")
         text = out.getvalue()
-        return text[text.index("<svg"):]  # no XML prolog: it goes inside the page
+        return text[text.index("<svg"):]  # no XML prolog
 
     def pages(self, report: Mapping[str, Any], tables: Sequence[Table],
               center: str) -> Iterator[Figure]:

@@ -257,6 +257,30 @@ def immediate_transaction(conn: sqlite3.Connection, lock: threading.Lock) -> Ite
             raise
 
 
+class OwnConnection:
+    """A reader/writer of the dispatcher's database on a connection of its own (bookings,
+    history): the store's pragmas, one lock, write transactions under it; `tables` are made
+    if missing."""
+
+    def __init__(self, path: str | Path, tables: Sequence[str] = ()) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                               timeout=30)
+        self._conn = set_pragmas(conn, self.path)
+        self._lock = threading.Lock()
+        with self._tx():
+            for ddl in tables:
+                self._conn.execute(ddl)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _tx(self) -> contextlib.AbstractContextManager[None]:
+        """One write transaction under the lock; rolled back on any error."""
+        return immediate_transaction(self._conn, self._lock)
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     return set_pragmas(conn, path)
