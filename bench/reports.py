@@ -10,8 +10,12 @@
    manager's session; the first request after start warms matplotlib and is reported
    apart).
 2. Native tickets: `--native-days` generated days replayed through the real queue core and
-   Store (events, answers, tickets), to measure what a native ticket costs on disk and to the
-   report; the year's size is extrapolated from it.
+   Store (events, answers, tickets), to measure what a native ticket costs on disk while its
+   day is live; then every closed day archived (`dispatcher.server.archive`), to measure
+   what it costs once archived (bytes of the archive's tables and indexes, from SQLite's
+   dbstat), the time to pack a day (a thread of its own) and to move it (the writer's
+   transaction: the queue waits that long), and the report over archived days. The year's
+   size = LIVE_DAYS + 1 days live + the rest archived.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from dispatcher.domain import commands as c  # noqa: E402
 from dispatcher.domain.core import QueueCore  # noqa: E402
 from dispatcher.domain.history import parse_history_csv  # noqa: E402
+from dispatcher.server.archive import LIVE_DAYS  # noqa: E402
 from dispatcher.server.history import HistoryStore  # noqa: E402
 from dispatcher.server.reports import month_forecast, month_report  # noqa: E402
 from dispatcher.server.store import Record, Store  # noqa: E402
@@ -145,24 +150,64 @@ def native_days(db: Path, days: int) -> dict[str, Any]:
                 batch = []
         if batch:
             store.append(batch)
+    live_size = _file_size(db)
+    live_per = live_size / max(tickets, 1)
+    packing, moving = [], []
+    while True:  # every closed day: all but the last
+        t0 = time.perf_counter()
+        piece = store.build_archive(first + dt.timedelta(days=days + 30))
+        t1 = time.perf_counter()
+        if piece is None:
+            break
+        assert store.install_archive(piece)
+        packing.append(t1 - t0)
+        moving.append(time.perf_counter() - t1)
+    conn = store._connect(db)
+    try:
+        pages = dict(conn.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"
+                                  ).fetchall())
+        archived_tickets = conn.execute("SELECT COUNT(*) FROM native_visits").fetchone()[0]
+        packed = conn.execute("SELECT SUM(LENGTH(events) + LENGTH(answers) + LENGTH(tickets))"
+                              " FROM archive").fetchone()[0]
+    finally:
+        conn.close()
     store.close()
-    size = db.stat().st_size + sum(p.stat().st_size for p in db.parent.glob(db.name + "-wal"))
+    archived = sum(pages.get(n, 0) for n in ("archive", "archive_by_day", "native_visits",
+                                              "archived_requests"))
+    archived_per = archived / max(archived_tickets, 1)
+    daily = tickets / days
+    year = (LIVE_DAYS + 1) * daily * live_per + (220_000 - (LIVE_DAYS + 1) * daily) * archived_per
     history = HistoryStore(db)
     month = f"{first.year:04d}-{first.month:02d}"
     report = month_report(history, config, month)
     read = timed(lambda: month_report(history, config, month))
     history.close()
-    per = size / max(tickets, 1)
-    return {"days": days, "tickets": tickets, "db_mb": round(size / 1e6, 2),
-            "bytes_per_ticket": round(per), "year_of_220k_mb": round(per * 220_000 / 1e6),
+    return {"days": days, "tickets": tickets, "live_db_mb": round(live_size / 1e6, 2),
+            "live_bytes_per_ticket": round(live_per), "archived_days": len(packing),
+            "archived_tickets": archived_tickets,
+            "archived_bytes_per_ticket": round(archived_per),
+            "archived_bytes_per_ticket_by_table": {
+                n: round(pages.get(n, 0) / max(archived_tickets, 1))
+                for n in ("archive", "native_visits", "archived_requests")},
+            "packed_blob_bytes_per_ticket": round((packed or 0) / max(archived_tickets, 1)),
+            "pack_day_s": _spread(packing), "move_day_s": _spread(moving),
+            "year_of_220k_mb": round(year / 1e6),
             "report_tickets": report["tickets"], "report": read,
             "report_per_1000_tickets_s": round(read["median_s"] / max(tickets, 1) * 1000, 4)}
+
+
+def _file_size(db: Path) -> int:
+    return db.stat().st_size + sum(p.stat().st_size for p in db.parent.glob(db.name + "-wal"))
+
+
+def _spread(times: list[float]) -> dict[str, float]:
+    return {"median": round(statistics.median(times), 3), "max": round(max(times), 3)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--daily-mean", type=float, default=820.0)
-    parser.add_argument("--native-days", type=int, default=10)
+    parser.add_argument("--native-days", type=int, default=12)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = {"imported_year": imported_year(Path(tmp) / "year.db", args.daily_mean),

@@ -342,6 +342,8 @@ def test_a_version_1_database_migrates_whole_or_not_at_all_under_power_cuts(
     conn.execute("BEGIN")
     conn.execute("DROP INDEX tickets_by_day")
     conn.execute("DROP TABLE appointments")  # (schema 4; its index goes with it)
+    for table in ("archive", "native_visits", "archived_requests"):  # (schema 6)
+        conn.execute(f"DROP TABLE {table}")
     for statement in V1_INDEXES.values():
         conn.execute(statement)
     conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
@@ -377,11 +379,11 @@ def test_a_version_1_database_migrates_whole_or_not_at_all_under_power_cuts(
             core.state.tickets, key=lambda tid: (core.state.tickets[tid].issued_at, tid))
     finally:
         store.close()
-    assert schema() == ("5", {"tickets_by_day", "appointments_by_date"}, 4096)
+    assert schema() == ("6", {"tickets_by_day", "appointments_by_date", "archive_by_day"}, 4096)
     assert cut > 10, "the migration should have been cut at each of its writes and syncs"
 
     conn = disk.connect(path)
-    conn.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
+    conn.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
     conn.close()
-    with pytest.raises(StoreError, match="schema version 6"):
+    with pytest.raises(StoreError, match="schema version 7"):
         Store(path, connect=disk.connect)

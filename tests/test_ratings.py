@@ -26,7 +26,7 @@ from dispatcher.domain.core import QueueCore
 from dispatcher.server.http import build_app
 from dispatcher.server.presence import Presence
 from dispatcher.server.service import DispatcherService
-from dispatcher.server.store import Store
+from dispatcher.server.store import SCHEMA_VERSION, Store
 from qms.config import parse_config
 
 from .helpers import ADMIN, DESK3, HALL, KIOSK, SCREEN, SMALL_TOML, Desk, small_config
@@ -440,6 +440,8 @@ def test_a_database_of_schema_2_gains_the_rating_tables(tmp_path: Path) -> None:
     conn.execute("DROP TABLE ratings")
     conn.execute("DROP TABLE rating_tasks")
     conn.execute("DROP TABLE appointments")
+    for table in ("history", "archive", "native_visits", "archived_requests"):
+        conn.execute(f"DROP TABLE {table}")
     conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     conn.close()
     store = Store(db)
@@ -450,8 +452,9 @@ def test_a_database_of_schema_2_gains_the_rating_tables(tmp_path: Path) -> None:
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() \
-            == ("5",)
+            == (str(SCHEMA_VERSION),)
         assert conn.execute("SELECT COUNT(*) FROM appointments").fetchone() == (0,)
+        assert conn.execute("SELECT COUNT(*) FROM archive").fetchone() == (0,)
     finally:
         conn.close()
 

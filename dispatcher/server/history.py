@@ -7,6 +7,8 @@
 - Native tickets (table `tickets`, the dispatcher's own): their `called_at` is the latest call
   (a transfer clears it, the next window's call sets it again), so for a transferred ticket the
   first call is read from the event log: the earliest `ticket_called` event of the ticket.
+- Native tickets of archived days (see `archive`) are read from `native_visits`, projected
+  when the day was archived.
 - A business day that has native tickets is read from them alone: imported rows of that day
   are left out, so a day is never counted twice (the dispatcher's own record wins).
 """
@@ -22,6 +24,7 @@ from typing import Any
 
 from dispatcher.domain.appointments import Booking
 from dispatcher.domain.history import Visit, visit_of_ticket
+from dispatcher.server.archive import VISIT_COLUMNS, visit_of_row
 from dispatcher.server.store import (
     BOOKING_COLUMNS,
     HISTORY_TABLE,
@@ -117,14 +120,20 @@ class HistoryStore(OwnConnection):
                            (first_day.isoformat(), last_day.isoformat()))
         return [_visit(r) for r in rows]
 
+    def _native_tables(self) -> list[str]:
+        """Where this dispatcher's tickets are: live days in `tickets`, archived ones in
+        `native_visits` (tables a database made by an older qms may not have)."""
+        return [t for t in ("tickets", "native_visits") if self._has_table(t)]
+
     def native_days(self, first_day: dt.date, last_day: dt.date) -> set[dt.date]:
         """The business days in this range with tickets of this dispatcher."""
-        if not self._has_table("tickets"):
-            return set()
-        rows = self._query("SELECT DISTINCT business_day FROM tickets"
-                           " WHERE business_day BETWEEN ? AND ?",
-                           (first_day.isoformat(), last_day.isoformat()))
-        return {dt.date.fromisoformat(d) for (d,) in rows}
+        days: set[dt.date] = set()
+        for table in self._native_tables():
+            rows = self._query(f"SELECT DISTINCT business_day FROM {table}"
+                               " WHERE business_day BETWEEN ? AND ?",
+                               (first_day.isoformat(), last_day.isoformat()))
+            days |= {dt.date.fromisoformat(d) for (d,) in rows}
+        return days
 
     # -- what the reports read ----------------------------------------------------------------
 
@@ -134,12 +143,13 @@ class HistoryStore(OwnConnection):
         the forecast reads, counted by SQLite without reading each ticket."""
         out: dict[dt.date, dict[str, int]] = {}
         span = (first_day.isoformat(), last_day.isoformat())
-        if self._has_table("tickets"):
+        for table in self._native_tables():
             for day, sid, n in self._query(
-                    "SELECT business_day, service_id, COUNT(*) FROM tickets"
+                    f"SELECT business_day, service_id, COUNT(*) FROM {table}"
                     " WHERE business_day BETWEEN ? AND ? GROUP BY business_day, service_id",
                     span):
-                out.setdefault(dt.date.fromisoformat(day), {})[sid] = int(n)
+                counts = out.setdefault(dt.date.fromisoformat(day), {})
+                counts[sid] = counts.get(sid, 0) + int(n)
         native = set(out)
         for day, sid, n in self._query(
                 "SELECT business_day, service_id, COUNT(*) FROM history"
@@ -160,8 +170,8 @@ class HistoryStore(OwnConnection):
             "SELECT COUNT(*) FROM history WHERE business_day BETWEEN ? AND ?", span)[0][0]]
         if self._has_table("history_version"):
             key.append(self._query("SELECT n FROM history_version")[0][0])
-        if self._has_table("tickets"):
-            key.append(self._query("SELECT COUNT(*) FROM tickets WHERE business_day"
+        for table in self._native_tables():
+            key.append(self._query(f"SELECT COUNT(*) FROM {table} WHERE business_day"
                                    " BETWEEN ? AND ?", span)[0][0])
         if self._has_table("appointments"):
             key.append(self._query("SELECT COUNT(*), MAX(updated_at) FROM appointments"
@@ -180,8 +190,9 @@ class HistoryStore(OwnConnection):
     def first_day(self) -> dt.date | None:
         """The earliest business day with tickets, native or imported."""
         days = [r[0] for r in self._query("SELECT MIN(business_day) FROM history") if r[0]]
-        if self._has_table("tickets"):
-            days += [r[0] for r in self._query("SELECT MIN(business_day) FROM tickets") if r[0]]
+        for table in self._native_tables():
+            days += [r[0] for r in self._query(f"SELECT MIN(business_day) FROM {table}")
+                     if r[0]]
         return dt.date.fromisoformat(min(days)) if days else None
 
     def bookings(self, first_day: dt.date, last_day: dt.date) -> list[Booking]:
@@ -218,15 +229,23 @@ class HistoryStore(OwnConnection):
         return out
 
     def native(self, first_day: dt.date, last_day: dt.date) -> list[Visit]:
-        """This dispatcher's tickets of these business days, first calls from the log."""
-        if not self._has_table("tickets"):
-            return []
-        tickets = [json.loads(d) for (d,) in self._query(
-            "SELECT data FROM tickets WHERE business_day BETWEEN ? AND ?",
-            (first_day.isoformat(), last_day.isoformat()))]
-        moved = [t for t in tickets if int(t.get("transfers") or 0)]
-        first = self._first_calls(moved) if moved else {}
-        return [visit_of_ticket(t, first.get(t["id"])) for t in tickets]
+        """This dispatcher's tickets of these business days: archived days as they were
+        projected when archived, live ones from their tickets (first calls from the log)."""
+        span = (first_day.isoformat(), last_day.isoformat())
+        out: list[Visit] = []
+        tables = self._native_tables()
+        if "native_visits" in tables:
+            columns = ", ".join(f'"{c}"' for c in VISIT_COLUMNS)
+            out += [visit_of_row(r) for r in self._query(
+                f"SELECT {columns} FROM native_visits WHERE business_day BETWEEN ? AND ?",
+                span)]
+        if "tickets" in tables:
+            tickets = [json.loads(d) for (d,) in self._query(
+                "SELECT data FROM tickets WHERE business_day BETWEEN ? AND ?", span)]
+            moved = [t for t in tickets if int(t.get("transfers") or 0)]
+            first = self._first_calls(moved) if moved else {}
+            out += [visit_of_ticket(t, first.get(t["id"])) for t in tickets]
+        return out
 
     def _first_calls(self, tickets: list[dict[str, Any]]) -> dict[str, dt.datetime]:
         """The first `ticket_called` time of each of these tickets, from the event log. Event

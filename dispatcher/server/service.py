@@ -23,6 +23,7 @@ from typing import Any
 from dispatcher.domain.commands import Command, CommandError, StartDay
 from dispatcher.domain.config import Config
 from dispatcher.domain.core import Outcome, answer_again, business_day
+from dispatcher.server.archive import LIVE_DAYS
 from dispatcher.server.store import Record, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ SUBSCRIBER_QUEUE = 5000  # events a slow subscriber may lag before it is cut off
 RESUME_LIMIT = SUBSCRIBER_QUEUE // 2
 DAY_CHECK_S = 5.0  # how often the clock is checked for a new business day
 TIDY_S = 60.0  # how often missed bookings are marked and old personal data erased
+ARCHIVE_S = 3600.0  # how often closed days are looked for to archive (one a check, while any)
 
 
 def system_clock() -> dt.datetime:
@@ -256,8 +258,10 @@ class DispatcherService:
     async def _watch_day(self) -> None:
         """Start each business day by the clock, not by the first request of the day: after a
         night (or a restart across midnight) the state shows today before anyone asks. Once a
-        minute the bookings are tidied too."""
+        minute the bookings are tidied too, and once an hour closed days are archived (one
+        at each check while there are any: a backlog after an upgrade drains a day a check)."""
         tidied: dt.datetime | None = None
+        archived: dt.datetime | None = None
         while True:
             now = self.clock()
             if self.core.day_is_over(now) and self.failure is None:
@@ -268,7 +272,31 @@ class DispatcherService:
                                          abs((now - tidied).total_seconds()) >= TIDY_S):
                 tidied = now
                 await self._tidy_bookings(now)
+            due = archived is None or abs((now - archived).total_seconds()) >= ARCHIVE_S
+            if self.failure is None and due and not await self.archive_closed_day(now):
+                archived = now
             await asyncio.sleep(DAY_CHECK_S)
+
+    async def archive_closed_day(self, now: dt.datetime) -> bool:
+        """Archive the oldest business day closed for more than LIVE_DAYS: packed on a thread
+        of its own (the queue goes on), moved in one short transaction of the writer. True
+        when a day was archived."""
+        before = business_day(self.config, now) - dt.timedelta(days=LIVE_DAYS)
+        try:
+            piece = await asyncio.to_thread(self.store.build_archive, before)
+            if piece is None:
+                return False
+            done = bool(await self.read(lambda: self.store.install_archive(piece)))
+        except Unavailable:
+            return False
+        except Exception as exc:  # the queue goes on; tried again at the next check
+            log.error("a closed day was not archived: %s", exc)
+            return False
+        if done:
+            log.info("business day %s archived: %d tickets, %d KB", piece.business_day,
+                     len(piece.visits),
+                     (len(piece.events) + len(piece.answers) + len(piece.tickets)) // 1024)
+        return done
 
     async def _tidy_bookings(self, now: dt.datetime) -> None:
         """Missed bookings become no-shows; personal data past its retention is erased."""

@@ -3,7 +3,9 @@ tickets, the 好差评 ratings and the follow-up tasks of bad ones (scores 4 and
 
 SQLite in WAL mode with `synchronous=FULL` (checked at open): a committed transaction survives
 a power cut. The dispatcher commits a batch of commands in one transaction before any of their
-answers leaves. Nothing is ever deleted: yesterday's tickets stay for reports.
+answers leaves. Nothing is ever lost: a business day closed for `archive.LIVE_DAYS` days moves
+into one compressed archive row (and a compact row per ticket for the reports), read back
+wherever the live tables are read.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from dispatcher.domain.commands import Command, command_from_dict, command_to_di
 from dispatcher.domain.config import Config
 from dispatcher.domain.core import Outcome, QueueCore
 from dispatcher.domain.events import Event, event_from_dict, event_to_dict
+from dispatcher.server import archive
+from dispatcher.server.archive import DayArchive
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # Bookings (预约): imported by `qms appointments` (dispatcher.server.bookings, its own
 # connection); the store marks them checked in, in the transaction that issues their ticket.
 APPOINTMENTS_TABLE = """CREATE TABLE IF NOT EXISTS appointments (
@@ -139,6 +143,7 @@ SCHEMA = [
         closed_by TEXT,
         closed_at TEXT
     )""",
+    *archive.TABLES,
 ]
 # From version n to n + 1, before SCHEMA creates what is missing. Version 2 writes less per
 # commit (SD card wear): no index on events(type) (the last day start is found by reading the
@@ -150,6 +155,7 @@ MIGRATIONS = {
     2: [],  # version 3 adds the ratings and rating_tasks tables (SCHEMA creates them)
     3: [],  # version 4 adds the appointments table (SCHEMA creates it)
     4: [],  # version 5 adds the history table (SCHEMA creates it)
+    5: [],  # version 6 adds the archive of closed days (SCHEMA creates its tables)
 }
 TASK_SCORES = (4, 5)  # 不满意, 非常不满意: a rating that is followed up
 TASK_OUTCOMES = ("resolved", "explained", "unreachable", "other")
@@ -298,6 +304,7 @@ class Store:
         except OSError as exc:
             raise StoreError(f"cannot create the database folder {self.path.parent}: "
                              f"{exc.strerror or exc}") from None
+        self._connect = connect
         opened: list[Connection] = []
         try:
             self._write = connect(self.path)
@@ -481,35 +488,53 @@ class Store:
         # Tickets are numbered in order over all days: the last one's `order` is their count.
         last = self._query("SELECT data FROM events WHERE type = 'ticket_issued' AND seq < ? "
                            "ORDER BY seq DESC LIMIT 1", (start,))
-        issued_before = int(json.loads(last[0][0])["order"]) if last else 0
+        if last:
+            issued_before = int(json.loads(last[0][0])["order"])
+        else:  # none since the archived days
+            issued_before = int(self._query(
+                "SELECT COALESCE(MAX(issued_through), 0) FROM archive")[0][0])
         events = self.events_after(start - 1)
         return QueueCore.replay(config, events, seq_before=start - 1,
                                 issued_before=issued_before)
 
     def events_after(self, seq: int, limit: int | None = None) -> list[Event]:
-        sql = "SELECT data FROM events WHERE seq > ? ORDER BY seq"
-        params: list[Any] = [seq]
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-        return [event_from_dict(json.loads(d)) for (d,) in self._query(sql, params)]
+        return [event_from_dict(m) for m in self.messages_after(seq, limit)]
 
-    def messages_after(self, seq: int, limit: int) -> list[dict[str, Any]]:
-        """Stored event messages after `seq`, as they were broadcast."""
-        rows = self._query("SELECT data FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-                           (seq, limit))
-        return [json.loads(d) for (d,) in rows]
+    def messages_after(self, seq: int, limit: int | None) -> list[dict[str, Any]]:
+        """Stored event messages after `seq`, as they were broadcast (archived ones too)."""
+        with self._read_lock:
+            first = self._read.execute("SELECT MIN(seq) FROM events").fetchone()[0]
+            lines: list[str] = []
+            if first is None or seq + 1 < int(first):
+                lines = list(archive.events_after(self._read, seq, limit))
+                if lines:
+                    seq = int(json.loads(lines[-1])["seq"])
+            left = None if limit is None else limit - len(lines)
+            if left is None or left > 0:
+                sql = "SELECT data FROM events WHERE seq > ? ORDER BY seq"
+                params: list[Any] = [seq]
+                if left is not None:
+                    sql += " LIMIT ?"
+                    params.append(left)
+                lines += [str(d) for (d,) in self._read.execute(sql, params).fetchall()]
+        return [json.loads(d) for d in lines]
 
     def last_seq(self) -> int:
-        return int(self._query("SELECT COALESCE(MAX(seq), 0) FROM events")[0][0])
+        return int(self._query("SELECT MAX(COALESCE((SELECT MAX(seq) FROM events), 0),"
+                               " COALESCE((SELECT MAX(last_seq) FROM archive), 0))")[0][0])
 
     def answer(self, request_id: str) -> tuple[Command, dict[str, Any]] | None:
         rows = self._query("SELECT command, reply FROM answers WHERE request_id = ?",
                            (request_id,))
-        if not rows:
-            return None
-        command, reply = rows[0]
-        return command_from_dict(json.loads(command)), json.loads(reply)
+        if rows:
+            command, reply = json.loads(rows[0][0]), json.loads(rows[0][1])
+        else:
+            with self._read_lock:
+                found = archive.answer(self._read, request_id)
+            if found is None:
+                return None
+            command, reply = found
+        return command_from_dict(command), reply
 
     def tickets(
         self,
@@ -518,6 +543,16 @@ class Store:
         print_status: str | None = None,
         limit: int = 5000,
     ) -> list[dict[str, Any]]:
+        """Tickets in order of issue; an archived `business_day`'s from its archive."""
+        if business_day is not None:
+            with self._read_lock:
+                archived = archive.tickets(self._read, business_day)
+            if archived is not None:
+                wanted = [t for t in archived if t["business_day"] == business_day
+                          and status in (None, t["status"])
+                          and print_status in (None, t["print_status"])]
+                wanted.sort(key=lambda t: (t["issued_at"], t["id"]))
+                return wanted[:limit]
         where: list[str] = []
         params: list[Any] = []
         for column, value in (("business_day", business_day), ("status", status),
@@ -534,7 +569,34 @@ class Store:
 
     def ticket(self, ticket_id: str) -> dict[str, Any] | None:
         rows = self._query("SELECT data FROM tickets WHERE id = ?", (ticket_id,))
-        return json.loads(rows[0][0]) if rows else None
+        if rows:
+            return dict(json.loads(rows[0][0]))
+        day = ticket_id[:10]  # ids are "<business day>-<number>"
+        with self._read_lock:
+            archived = archive.tickets(self._read, day) or []
+        return next((t for t in archived if t["id"] == ticket_id), None)
+
+    # -- the archive of closed days -----------------------------------------------------------
+
+    def build_archive(self, before: dt.date) -> DayArchive | None:
+        """The oldest closed business day before `before`, packed (see `archive`); None when
+        there is none. Reads on a connection of its own: any thread may call it."""
+        conn = self._connect(self.path)
+        try:
+            conn.execute("BEGIN")  # one snapshot for all the day's reads
+            try:
+                return archive.build(conn, before)
+            finally:
+                conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+
+    def install_archive(self, piece: DayArchive) -> bool:
+        """Move a packed day out of the live tables in one transaction (False, changing
+        nothing, if they changed meanwhile). From the writing thread, like `append`."""
+        with self._transaction() as db:
+            done = archive.install(db, piece)
+        return done
 
     def ratings(self, business_day: str | None = None, since: str | None = None
                 ) -> list[dict[str, Any]]:
