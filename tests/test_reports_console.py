@@ -4,20 +4,26 @@ two months of the example center from the demo generator, imported like another 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import json
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from dispatcher.domain.history import parse_history_csv
+from dispatcher.server.console import reports as console_reports
+from dispatcher.server.console.reports import report_key
 from dispatcher.server.history import HistoryStore
+from dispatcher.server.reports import month_report
 from qms.config import load_config
 from qms.demo_history import generate_history, history_csv_text
 
+from .conftest import wait_until
 from .live import LiveDispatcher
 from .test_console import Browser
 
@@ -191,5 +197,65 @@ def test_the_key_of_a_kept_view_changes_when_an_import_changes_a_row(tmp_path: P
                                        config.services, config.center.tz)
         assert store.import_visits(changed).updated == 1
         assert store.fingerprint(*span, today=dt.date(2026, 11, 30)) != before
+    finally:
+        store.close()
+
+
+def _kept_months(db: Path) -> list[str]:
+    conn = sqlite3.connect(db)
+    try:
+        return [m for (m,) in conn.execute("SELECT month FROM report_views ORDER BY month")]
+    finally:
+        conn.close()
+
+
+def test_finished_months_are_built_ahead_and_kept_across_a_restart(
+        center_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At start every finished month with data is built (newest first) and kept in the
+    database: after a restart a month's first view is read, not built again."""
+    db = tmp_path / "qms.db"
+    db.write_bytes(center_db.read_bytes())
+    live = LiveDispatcher(load_config(EXAMPLE), db, demo_accounts=True).start()
+    try:
+        wait_until(lambda: _kept_months(db) == ["2026-09", "2026-10"], timeout=60,
+                   what="for September and October to be built")
+        manager = Browser(live.port)
+        manager.login("admin", "demo-admin")
+        before = manager.request("GET", "/console/reports?month=2026-09")[2]
+    finally:
+        live.stop()
+
+    def no_build(*_: object) -> None:
+        raise AssertionError("a kept month was built again")
+
+    monkeypatch.setattr(console_reports, "month_report", no_build)
+    live = LiveDispatcher(load_config(EXAMPLE), db, demo_accounts=True).start()
+    try:
+        manager = Browser(live.port)
+        manager.login("admin", "demo-admin")
+        status, _, after = manager.request("GET", "/console/reports?month=2026-09")
+        assert status == 200
+        figures = re.compile(r'id="r-[a-z-]+">[^<]*<|<td[^>]*>[^<]*</td>')
+        assert figures.findall(after) == figures.findall(before) != []
+    finally:
+        live.stop()
+
+
+def test_a_kept_report_is_the_report_and_is_keyed_by_data_config_and_code(
+        center_db: Path) -> None:
+    config = load_config(EXAMPLE)
+    store = HistoryStore(center_db)
+    try:
+        report = month_report(store, config, "2026-10")
+        span = (dt.date(2026, 10, 1), dt.date(2026, 10, 31))
+        fingerprint = store.fingerprint(*span, today=dt.date(2026, 11, 30))
+        key = report_key(config, fingerprint)
+        store.keep_report("2026-10", key, report)
+        assert store.kept_report("2026-10", key) == report  # through JSON, unchanged
+        assert store.kept_report("2026-10", key[::-1]) is None
+        stricter = dataclasses.replace(config, reports=dataclasses.replace(
+            config.reports, target_wait_min=10))
+        assert report_key(stricter, fingerprint) != key
+        assert report_key(config, (*fingerprint, 1)) != key
     finally:
         store.close()

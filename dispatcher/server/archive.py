@@ -20,14 +20,18 @@ import datetime as dt
 import hashlib
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from dispatcher.domain.history import Visit, visit_of_ticket
 
-if TYPE_CHECKING:
-    from dispatcher.server.store import Connection
+
+class Connection(Protocol):
+    """What is used of a SQLite connection (the store's: sqlite3, or apsw in tests)."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Any: ...
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Any: ...
 
 LIVE_DAYS = 7  # closed days kept in the live tables, besides the current one
 ARCHIVE_TABLE = """CREATE TABLE IF NOT EXISTS archive (

@@ -54,26 +54,32 @@ def _row(v: Visit) -> tuple[Any, ...]:
 
 
 def _visit(row: tuple[Any, ...]) -> Visit:
-    d = dict(zip(COLUMNS, row, strict=True))
-
-    def when(key: str) -> dt.datetime | None:
-        return dt.datetime.fromisoformat(d[key]) if d[key] else None
-
-    issued = when("issued_at")
-    assert issued is not None
-    return Visit(business_day=dt.date.fromisoformat(d["business_day"]), number=d["number"],
-                 service_id=d["service_id"], issued_at=issued, called_at=when("called_at"),
-                 finished_at=when("finished_at"), window=d["window"], staff_id=d["staff_id"],
-                 outcome=d["outcome"], source="import")
+    """A `history` row (COLUMNS) as a visit (positional: a month's report reads thousands)."""
+    day, number, service_id, issued, called, finished, window, staff_id, outcome = row
+    when = dt.datetime.fromisoformat
+    return Visit(business_day=dt.date.fromisoformat(day), number=number, service_id=service_id,
+                 issued_at=when(issued), called_at=when(called) if called else None,
+                 finished_at=when(finished) if finished else None, window=window,
+                 staff_id=staff_id, outcome=outcome, source="import")
 
 
 def _quoted(names: Iterable[str]) -> str:
     return ", ".join(f'"{c}"' for c in names)
 
 
+# Finished report views by month, kept across restarts (a closed month's figures are built
+# once): `key` names everything they were built from (the data's fingerprint, the config, the
+# code), a view under another key is built again.
+REPORT_VIEWS_TABLE = """CREATE TABLE IF NOT EXISTS report_views (
+    month TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    report TEXT NOT NULL
+)"""
+
+
 class HistoryStore(OwnConnection):
     def __init__(self, path: str | Path) -> None:
-        super().__init__(path, (HISTORY_TABLE,))
+        super().__init__(path, (HISTORY_TABLE, REPORT_VIEWS_TABLE))
 
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -183,6 +189,18 @@ class HistoryStore(OwnConnection):
             key.append(self._query("SELECT MAX(seq) FROM events")[0][0])
         return tuple(key)
 
+    def kept_report(self, month: str, key: str) -> dict[str, Any] | None:
+        """The report of `month` kept under `key`, None if there is none (or another key's)."""
+        rows = self._query("SELECT report FROM report_views WHERE month = ? AND key = ?",
+                           (month, key))
+        return dict(json.loads(rows[0][0])) if rows else None
+
+    def keep_report(self, month: str, key: str, report: dict[str, Any]) -> None:
+        with self._tx():
+            self._conn.execute("INSERT OR REPLACE INTO report_views(month, key, report)"
+                               " VALUES (?, ?, ?)",
+                               (month, key, json.dumps(report, ensure_ascii=False)))
+
     def has_imported(self) -> bool:
         """Is there any imported history?"""
         return bool(self._query("SELECT 1 FROM history LIMIT 1"))
@@ -222,9 +240,11 @@ class HistoryStore(OwnConnection):
         """Every visit of these business days: native tickets, and imported rows of the days
         without native tickets; ordered by day and time of issue."""
         native = self.native(first_day, last_day)
+        imported = self.imported(first_day, last_day)  # in this order already
+        if not native:
+            return imported
         days = {v.business_day for v in native}
-        out = native + [v for v in self.imported(first_day, last_day)
-                        if v.business_day not in days]
+        out = native + [v for v in imported if v.business_day not in days]
         out.sort(key=lambda v: (v.business_day, v.issued_at, v.number))
         return out
 

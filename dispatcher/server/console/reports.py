@@ -8,11 +8,15 @@ import asyncio
 import datetime as dt
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from dispatcher.domain import booking_report, idle, rating_report, report
+from dispatcher.domain.config import Config
 from dispatcher.domain.report import month_days
+from dispatcher.server import reports
 from dispatcher.server.console.accounts import Session
 from dispatcher.server.console.site import CONSOLE_KEY, Console, Refused, html, page_context
 from dispatcher.server.report_files import tables_csv, tables_xlsx
@@ -44,9 +48,21 @@ CACHED_MONTHS = 6
 CHARTS = ("days", "hours", "heat")
 
 
+# The code a report is computed by: a kept report built by other code is built again.
+CODE = hashlib.sha1(b"".join(
+    Path(str(m.__file__)).read_bytes()
+    for m in (report, idle, booking_report, rating_report, reports))).hexdigest()
+
+
+def report_key(config: Config, fingerprint: tuple[object, ...]) -> str:
+    """What a month's report is built from: its data's fingerprint, the config, the code."""
+    return hashlib.sha1(f"{fingerprint!r}|{config!r}|{CODE}".encode()).hexdigest()
+
+
 def report_view(console: Console, month: str) -> dict[str, Any]:
-    """The page's report and tables, kept while the data under them are unchanged (the
-    store's fingerprint: imports, tickets, the event log's seq) — the monthly review and the
+    """The page's report and tables, kept while what they are built from is unchanged (the
+    store's fingerprint: imports, tickets, the event log's seq; the config; the code): in
+    memory, and in the database so a closed month is built once — the monthly review and the
     page's chart requests share one build. Charts are drawn on their first request."""
     first, last = month_days(month)
     cache = console.report_cache
@@ -55,14 +71,41 @@ def report_view(console: Console, month: str) -> dict[str, Any]:
     kept = cache.get(month)
     if kept is not None and kept[0] == fingerprint:
         return kept[1]
-    report = month_report(console.history, console.config, month)
-    version = hashlib.sha1(repr(fingerprint).encode()).hexdigest()[:10]
+    key = report_key(console.config, fingerprint)
+    report = console.history.kept_report(month, key)
+    if report is None:
+        report = month_report(console.history, console.config, month)
+        if last < today:  # a month still running changes with every call: not kept
+            console.history.keep_report(month, key, report)
+    version = key[:10]
     view = {"report": report, "tables": report_tables(report, console.config),
             "charts": CHARTS if report["tickets"] else (), "version": version, "svg": {}}
     cache[month] = (fingerprint, view)
     while len(cache) > CACHED_MONTHS:
         cache.pop(next(iter(cache)))
     return view
+
+
+def warm_reports(console: Console, months: int = 24) -> int:
+    """Build (or find kept) the report of every finished month with data, newest first, at
+    most `months`: no month's first view waits for its build. The number built."""
+    since = console.history.first_day()
+    if since is None:
+        return 0
+    built = 0
+    today = console.service.clock().astimezone(console.config.center.tz).date()
+    month = previous_month(console)
+    for _ in range(months):
+        first, last = month_days(month)
+        if last < since:
+            break
+        key = report_key(console.config, console.history.fingerprint(first, last, today))
+        if console.history.kept_report(month, key) is None:
+            report_view(console, month)
+            built += 1
+        previous = first - dt.timedelta(days=1)
+        month = f"{previous.year:04d}-{previous.month:02d}"
+    return built
 
 
 def chart_svg(console: Console, month: str, kind: str) -> str:

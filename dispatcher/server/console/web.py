@@ -12,7 +12,10 @@ site (shared parts, sessions, CSRF) ← auth, pages, admin, live (the handlers) 
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
+import contextlib
+import logging
 import time
 
 import jinja2
@@ -35,11 +38,10 @@ from dispatcher.server.console.pages import (
 from dispatcher.server.console.planning import forecast_page, whatif_page
 from dispatcher.server.console.ratings import close_task, ratings_page
 from dispatcher.server.console.reports import (
-    previous_month,
     report_chart,
     report_export,
-    report_view,
     reports_page,
+    warm_reports,
 )
 from dispatcher.server.console.site import CONSOLE_KEY, HERE, ROOT, Console, signed_in
 from dispatcher.server.console.throttle import LoginThrottle
@@ -47,6 +49,10 @@ from dispatcher.server.history import HistoryStore
 from dispatcher.server.presence import Presence
 from dispatcher.server.report_files import Charts
 from dispatcher.server.service import DispatcherService
+
+log = logging.getLogger(__name__)
+WARM_S = 600.0  # how often the finished months' reports are looked over (built if changed)
+WARM_KEY = web.AppKey("reports_warming", asyncio.Task[None])
 
 
 def make_templates() -> jinja2.Environment:
@@ -105,13 +111,32 @@ def add_console(app: web.Application, console: Console) -> None:
     r.add_get(f"{ROOT}/ability/{{staff_id}}", signed_in(ability_person_page, manager=True))
     r.add_static(f"{ROOT}/static", HERE / "static", append_version=True)
 
+    async def warm_reports_now_and_then() -> None:
+        # The finished months' reports are built before anyone asks (newest first: the month
+        # just ended is the monthly review's), and kept in the database; looked over again
+        # every WARM_S for months whose data changed (an import, an archived day).
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                built = await loop.run_in_executor(console.reports, warm_reports, console)
+            except Exception as exc:  # the console goes on; a page then builds its own
+                log.error("reports not built ahead: %s", exc)
+            else:
+                if built:
+                    log.info("reports built ahead: %d months", built)
+            await asyncio.sleep(WARM_S)
+
     async def warm_charts(app: web.Application) -> None:
-        # matplotlib's first import takes a second or more: not on a manager's first page;
-        # and the month just ended (the monthly review's) is built before anyone asks.
+        # matplotlib's first import takes a second or more: not on a manager's first page.
         console.reports.submit(console.charts.warm)
-        console.reports.submit(report_view, console, previous_month(console))
+        app[WARM_KEY] = asyncio.create_task(warm_reports_now_and_then(), name="qms-reports")
 
     async def stop_executor(app: web.Application) -> None:
+        warming = app.get(WARM_KEY)
+        if warming is not None:
+            warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await warming
         console.hasher.shutdown(wait=True)
         console.executor.shutdown(wait=True)
         console.reports.shutdown(wait=True)
