@@ -117,7 +117,7 @@ def test_archiving_closed_days_changes_nothing_anyone_reads(tmp_path: Path) -> N
     store = Store(tmp_path / "q.db")
     hall = Hall(store)
     dates = hall.days(dt.date(2026, 11, 2), DAYS)
-    rids = hall.issued + ["day-2026-11-03", "no-such-request"]
+    rids = [*hall.issued, "day-2026-11-03", "no-such-request"]
     before = snapshot(store, dates, rids)
     assert any(v.transfers for v in before["visits"]), "the days should hold a transfer"
 

@@ -89,7 +89,7 @@ HISTORY = [
 ]
 
 
-def report(visits: list[Visit] = HISTORY, **settings: int) -> dict[str, Any]:
+def report(visits: list[Visit] = HISTORY, **settings: Any) -> dict[str, Any]:
     return monthly_report("2026-10", visits, ReportSettings(**settings), TZ,
                           departments=DEPARTMENTS)
 
@@ -175,6 +175,22 @@ def test_the_settings_move_the_boundaries() -> None:
     assert loose["mean_wait_s"] == 690.9
     assert report(quick_call_s=5)["flagged"]["quick_calls"] == 1  # within = at most
     assert report(quick_call_s=0)["flagged"]["quick_calls"] == 0  # 0: off
+
+
+def test_a_configured_day_end_flags_services_finished_after_closing() -> None:
+    # [reports] day_end = 17:30: V3 (09:37) and V7 (09:30:05) finish before it; V9 at 05:00
+    # the next morning is past it as before. 09:30 flags V3 (09:37), V7 (09:30:05), V8
+    # (10:25:01) and V10 (10:22:01) too.
+    assert report(day_end=dt.time(17, 30))["flagged"]["past_day_end"] == 1
+    assert report(day_end=dt.time(9, 30))["flagged"]["past_day_end"] == 5
+    # a day_end past midnight (before day_start) is on the next calendar day
+    assert report(day_end=dt.time(2, 0))["flagged"]["past_day_end"] == 1
+    config = parse_config(SMALL_TOML.replace("POLICY", "") + "\n[reports]\nday_end = \"17:30\"\n",
+                          source="t.toml")
+    assert config.reports.day_end == dt.time(17, 30)
+    with pytest.raises(ConfigError, match=r"reports\.day_end"):
+        parse_config(SMALL_TOML.replace("POLICY", "") + "\n[reports]\nday_end = \"25:00\"\n",
+                     source="t.toml")
 
 
 def test_an_empty_month_gives_zeros_never_nan() -> None:

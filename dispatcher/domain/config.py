@@ -464,16 +464,18 @@ def _appointments(v: Validator, data: Mapping[str, Any], services: Mapping[str, 
 
 
 def _reports(v: Validator, data: Mapping[str, Any]) -> ReportSettings:
-    """[reports]: the service level's target wait and the quick-call flag."""
+    """[reports]: the service level's target wait, the quick-call flag and the day's end."""
     where = "reports."
     d = ReportSettings()
-    v.unknown_keys(data, ("target_wait_min", "quick_call_s"), where)
+    v.unknown_keys(data, ("target_wait_min", "quick_call_s", "day_end"), where)
     target = v.integer(data, "target_wait_min", where, default=d.target_wait_min, minimum=1,
                        maximum=480)
     quick = v.integer(data, "quick_call_s", where, default=d.quick_call_s, minimum=0,
                       maximum=600)
+    day_end = v.clock_time(data["day_end"], where + "day_end") if "day_end" in data else None
     return ReportSettings(target_wait_min=target or d.target_wait_min,
-                          quick_call_s=d.quick_call_s if quick is None else quick)
+                          quick_call_s=d.quick_call_s if quick is None else quick,
+                          day_end=day_end)
 
 
 def _ratings(v: Validator, data: Mapping[str, Any]) -> Ratings:

@@ -49,6 +49,9 @@ class ReportSettings:
 
     target_wait_min: int = 15  # service level: share of residents called within this
     quick_call_s: int = 10  # a window's next call this soon flags the visit it ended; 0: off
+    # A service finished after this local time of its business day is flagged (the center's
+    # closing time, with a margin); None: after the business day's end (the next day_start).
+    day_end: dt.time | None = None
 
 
 def month_days(month: str) -> tuple[dt.date, dt.date]:
@@ -137,7 +140,8 @@ class _Desk:
 
 def flag_visits(visits: list[Visit], settings: ReportSettings, tz: dt.tzinfo,
                 day_start: dt.time = dt.time(4, 0)) -> tuple[set[int], set[int]]:
-    """Indexes into `visits` of the quick calls and of those finished past their day's end."""
+    """Indexes into `visits` of the quick calls and of those finished past their day's end
+    (`settings.day_end` on the business day if set, else the next day's `day_start`)."""
     quick: set[int] = set()
     if settings.quick_call_s > 0:
         calls: dict[tuple[dt.date, int], list[tuple[dt.datetime, int]]] = {}
@@ -158,8 +162,12 @@ def flag_visits(visits: list[Visit], settings: ReportSettings, tz: dt.tzinfo,
             continue
         end = ends.get(v.business_day)
         if end is None:
-            end = ends[v.business_day] = dt.datetime.combine(
-                v.business_day + dt.timedelta(days=1), day_start, tzinfo=tz)
+            if settings.day_end is not None and settings.day_end > day_start:
+                end = dt.datetime.combine(v.business_day, settings.day_end, tzinfo=tz)
+            else:  # unset, or past midnight: on the next calendar day
+                end = dt.datetime.combine(v.business_day + dt.timedelta(days=1),
+                                          settings.day_end or day_start, tzinfo=tz)
+            ends[v.business_day] = end
         if v.finished_at >= end:
             late.add(i)
     return quick, late

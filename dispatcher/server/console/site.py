@@ -102,6 +102,13 @@ class Console:
     # Finished months' report views by month: (the data's fingerprint, the view).
     report_cache: dict[str, tuple[tuple[object, ...], dict[str, Any]]] = field(
         default_factory=dict)
+    # Seating suggestions (half a minute each) on a thread of their own, so report pages do
+    # not wait behind one; the jobs by what they are computed from (planning.seating_page).
+    seating: concurrent.futures.ThreadPoolExecutor = field(
+        default_factory=lambda: concurrent.futures.ThreadPoolExecutor(
+            1, thread_name_prefix="qms-seating"))
+    seating_jobs: dict[tuple[object, ...], concurrent.futures.Future[dict[str, Any]]] = field(
+        default_factory=dict)
 
     async def blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking account-store call (scrypt, SQLite) off the event loop."""

@@ -133,6 +133,20 @@ TEXTS = Labels({
         "ability_preferred_unserved": "配置为“优先”但该时段未办理：",
         "ability_cell": "{service}：配置“{level}”",
         "ability_cell_suggest": "，建议“{suggested}”", "ability_not_configured": "不在当前配置中",
+        "seating": "座位建议",
+        "seating_says": "按该日的预测到号（各时段、各业务）模拟叫号，每人按其各业务的实测用时办理"
+                        "（全岗通），比较现安排与建议安排；建议每轮采纳一次最有利的对调或补位。"
+                        "仅供参考：座位由管理员安排，系统不会自动更改。",
+        "at_work": "当日在岗", "run_seating": "生成建议",
+        "seating_running": "正在计算座位建议…（约半分钟）",
+        "seating_running_says": "本页每 3 秒自动刷新。",
+        "seating_failed": "座位建议计算失败：{message}", "retry": "重新计算",
+        "simulations": "模拟次数", "lunch_breaks": "午休", "window": "窗口",
+        "seating_configured": "现安排", "seating_suggested": "建议安排", "moved": "调整",
+        "seating_expected": "预计效果", "unserved": "未能办理", "away": "不在岗",
+        "no_moves": "现安排已是找到的最佳安排，无需调整。",
+        "bad_seating_day": "日期应在今天前后一年之内",
+        "seating_no_residents": "该日没有预测到号（不营业，或之前的历史不足），无从比较。",
     },
     "en": {
         "ratings": "Ratings", "ratings_of_day": "Ratings of the day", "ratings_total": "Ratings",
@@ -291,5 +305,23 @@ TEXTS = Labels({
         "ability_cell": "{service}: configured {level}",
         "ability_cell_suggest": ", suggest {suggested}",
         "ability_not_configured": "not in the current config",
+        "seating": "Seating",
+        "seating_says": "The day's forecast residents (by hour and business) through the "
+                        "simulator, each person serving at their measured speed per business "
+                        "(staff ability): the configured seating beside the suggested one, "
+                        "which takes the best swap or fill-in round by round. Suggestions "
+                        "only: the manager seats the staff; nothing changes by itself.",
+        "at_work": "At work that day", "run_seating": "Suggest",
+        "seating_running": "Computing the seating suggestion… (about half a minute)",
+        "seating_running_says": "This page reloads itself every 3 s.",
+        "seating_failed": "The seating suggestion failed: {message}", "retry": "Try again",
+        "simulations": "Simulations", "lunch_breaks": "Breaks", "window": "Window",
+        "seating_configured": "Configured", "seating_suggested": "Suggested",
+        "moved": "changed", "seating_expected": "Expected", "unserved": "Not served",
+        "away": "Away",
+        "no_moves": "The configured seating is the best found: no changes.",
+        "bad_seating_day": "The day must be within a year of today",
+        "seating_no_residents": "No residents are forecast for that day (closed, or not "
+                                "enough history before it): nothing to compare.",
     },
 })

@@ -35,7 +35,7 @@ from dispatcher.server.console.pages import (
     manager_action,
     overview_page,
 )
-from dispatcher.server.console.planning import forecast_page, whatif_page
+from dispatcher.server.console.planning import forecast_page, seating_page, whatif_page
 from dispatcher.server.console.ratings import close_task, ratings_page
 from dispatcher.server.console.reports import (
     report_chart,
@@ -107,6 +107,7 @@ def add_console(app: web.Application, console: Console) -> None:
     r.add_get(f"{ROOT}/audit.csv", signed_in(audit_csv, manager=True))
     r.add_get(f"{ROOT}/forecast", signed_in(forecast_page, manager=True))
     r.add_get(f"{ROOT}/whatif", signed_in(whatif_page, manager=True))
+    r.add_get(f"{ROOT}/seating", signed_in(seating_page, manager=True))
     r.add_get(f"{ROOT}/ability", signed_in(ability_page, manager=True))
     r.add_get(f"{ROOT}/ability/{{staff_id}}", signed_in(ability_person_page, manager=True))
     r.add_static(f"{ROOT}/static", HERE / "static", append_version=True)
@@ -140,6 +141,7 @@ def add_console(app: web.Application, console: Console) -> None:
         console.hasher.shutdown(wait=True)
         console.executor.shutdown(wait=True)
         console.reports.shutdown(wait=True)
+        console.seating.shutdown(wait=True, cancel_futures=True)  # waits for a running one
         console.history.close()
 
     app.on_startup.append(warm_charts)
