@@ -192,11 +192,15 @@ def test_the_key_of_a_kept_view_changes_when_an_import_changes_a_row(tmp_path: P
         first, _ = parse_history_csv(header + row, config.services, config.center.tz)
         store.import_visits(first)
         span = (dt.date(2026, 10, 1), dt.date(2026, 10, 31))
+        september = (dt.date(2026, 9, 1), dt.date(2026, 9, 30))
         before = store.fingerprint(*span, today=dt.date(2026, 11, 30))
+        other = store.fingerprint(*september, today=dt.date(2026, 11, 30))
         changed, _ = parse_history_csv(header + row.replace("09:00:00", "10:00:00"),
                                        config.services, config.center.tz)
         assert store.import_visits(changed).updated == 1
         assert store.fingerprint(*span, today=dt.date(2026, 11, 30)) != before
+        # another month's kept view stays: its data did not change
+        assert store.fingerprint(*september, today=dt.date(2026, 11, 30)) == other
     finally:
         store.close()
 

@@ -199,10 +199,15 @@ def install(db: Connection, piece: DayArchive) -> bool:
 
 
 def events_after(db: Connection, seq: int, limit: int | None) -> Iterator[str]:
-    """Archived event messages (JSON) after `seq`, in order, at most `limit`."""
+    """Archived event messages (JSON) after `seq`, in order, at most `limit`; one day's row
+    in memory at a time."""
     left = limit
-    for (blob,) in db.execute("SELECT events FROM archive WHERE last_seq > ? ORDER BY first_seq",
-                              (seq,)).fetchall():
+    days = [int(r[0]) for r in db.execute(
+        "SELECT first_seq FROM archive WHERE last_seq > ? ORDER BY first_seq", (seq,)
+    ).fetchall()]
+    for first in days:
+        (blob,) = db.execute("SELECT events FROM archive WHERE first_seq = ?",
+                             (first,)).fetchone()
         for line in unpack(blob):
             if left is not None and left <= 0:
                 return

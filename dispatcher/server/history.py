@@ -94,6 +94,7 @@ class HistoryStore(OwnConnection):
     def import_visits(self, visits: list[Visit]) -> Imported:
         """Store checked visits in one transaction: new rows added, changed ones updated."""
         added = updated = 0
+        changed: set[str] = set()  # the months of rows added or updated
         columns = ", ".join(f'"{c}"' for c in COLUMNS)
         with self._tx():
             for v in visits:
@@ -105,17 +106,20 @@ class HistoryStore(OwnConnection):
                     self._conn.execute(f"INSERT INTO history({columns}) VALUES "
                                        f"({', '.join('?' * len(COLUMNS))})", row)
                     added += 1
+                    changed.add(row[0][:7])
                 elif tuple(old) != row:
                     self._conn.execute(
                         "UPDATE history SET service_id = ?, issued_at = ?, called_at = ?,"
                         ' finished_at = ?, "window" = ?, staff_id = ?, outcome = ?'
                         " WHERE business_day = ? AND number = ?", (*row[2:], *row[:2]))
                     updated += 1
-            if added or updated:  # what the reports' kept views are keyed by
-                self._conn.execute("CREATE TABLE IF NOT EXISTS history_version"
-                                   " (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL)")
-                self._conn.execute("INSERT INTO history_version(id, n) VALUES (1, 1)"
-                                   " ON CONFLICT(id) DO UPDATE SET n = n + 1")
+                    changed.add(row[0][:7])
+            if changed:  # what the reports' kept views are keyed by: per month
+                self._conn.execute("CREATE TABLE IF NOT EXISTS history_changes"
+                                   " (month TEXT PRIMARY KEY, n INTEGER NOT NULL)")
+                self._conn.executemany(
+                    "INSERT INTO history_changes(month, n) VALUES (?, 1)"
+                    " ON CONFLICT(month) DO UPDATE SET n = n + 1", [(m,) for m in changed])
         return Imported(added, updated, len(visits) - added - updated)
 
     def imported(self, first_day: dt.date, last_day: dt.date) -> list[Visit]:
@@ -174,8 +178,10 @@ class HistoryStore(OwnConnection):
         span = (first_day.isoformat(), last_day.isoformat())
         key: list[object] = [self._query(
             "SELECT COUNT(*) FROM history WHERE business_day BETWEEN ? AND ?", span)[0][0]]
-        if self._has_table("history_version"):
-            key.append(self._query("SELECT n FROM history_version")[0][0])
+        if self._has_table("history_changes"):  # every import that changed these months
+            key.append(self._query("SELECT COALESCE(SUM(n), 0) FROM history_changes"
+                                   " WHERE month BETWEEN ? AND ?",
+                                   (span[0][:7], span[1][:7]))[0][0])
         for table in self._native_tables():
             key.append(self._query(f"SELECT COUNT(*) FROM {table} WHERE business_day"
                                    " BETWEEN ? AND ?", span)[0][0])

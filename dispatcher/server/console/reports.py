@@ -86,26 +86,33 @@ def report_view(console: Console, month: str) -> dict[str, Any]:
     return view
 
 
-def warm_reports(console: Console, months: int = 24) -> int:
-    """Build (or find kept) the report of every finished month with data, newest first, at
-    most `months`: no month's first view waits for its build. The number built."""
+def finished_months(console: Console, months: int = 24) -> list[str]:
+    """The finished months with data, newest first, at most `months`."""
     since = console.history.first_day()
-    if since is None:
-        return 0
-    built = 0
-    today = console.service.clock().astimezone(console.config.center.tz).date()
+    out: list[str] = []
     month = previous_month(console)
-    for _ in range(months):
+    while since is not None and len(out) < months:
         first, last = month_days(month)
         if last < since:
             break
-        key = report_key(console.config, console.history.fingerprint(first, last, today))
-        if console.history.kept_report(month, key) is None:
-            report_view(console, month)
-            built += 1
+        out.append(month)
         previous = first - dt.timedelta(days=1)
         month = f"{previous.year:04d}-{previous.month:02d}"
-    return built
+    return out
+
+
+def warm_report(console: Console, month: str) -> bool:
+    """Build `month`'s report view unless it is kept already (in memory or in the
+    database); True if it was built."""
+    first, last = month_days(month)
+    today = console.service.clock().astimezone(console.config.center.tz).date()
+    fingerprint = console.history.fingerprint(first, last, today)
+    kept = console.report_cache.get(month)
+    if (kept is not None and kept[0] == fingerprint) or console.history.kept_report(
+            month, report_key(console.config, fingerprint)) is not None:
+        return False
+    report_view(console, month)
+    return True
 
 
 def chart_svg(console: Console, month: str, kind: str) -> str:

@@ -38,10 +38,11 @@ from dispatcher.server.console.pages import (
 from dispatcher.server.console.planning import forecast_page, seating_page, whatif_page
 from dispatcher.server.console.ratings import close_task, ratings_page
 from dispatcher.server.console.reports import (
+    finished_months,
     report_chart,
     report_export,
     reports_page,
-    warm_reports,
+    warm_report,
 )
 from dispatcher.server.console.site import CONSOLE_KEY, HERE, ROOT, Console, signed_in
 from dispatcher.server.console.throttle import LoginThrottle
@@ -115,16 +116,20 @@ def add_console(app: web.Application, console: Console) -> None:
     async def warm_reports_now_and_then() -> None:
         # The finished months' reports are built before anyone asks (newest first: the month
         # just ended is the monthly review's), and kept in the database; looked over again
-        # every WARM_S for months whose data changed (an import, an archived day).
+        # every WARM_S for months whose data changed (an import, an archived day). One month
+        # a job: a page asked for meanwhile waits for one month's build at most.
         loop = asyncio.get_running_loop()
         while True:
+            built = 0
             try:
-                built = await loop.run_in_executor(console.reports, warm_reports, console)
+                for month in await loop.run_in_executor(console.reports, finished_months,
+                                                        console):
+                    built += await loop.run_in_executor(console.reports, warm_report, console,
+                                                        month)
             except Exception as exc:  # the console goes on; a page then builds its own
                 log.error("reports not built ahead: %s", exc)
-            else:
-                if built:
-                    log.info("reports built ahead: %d months", built)
+            if built:
+                log.info("reports built ahead: %d months", built)
             await asyncio.sleep(WARM_S)
 
     async def warm_charts(app: web.Application) -> None:
