@@ -105,6 +105,9 @@ def forecast_command(config: QmsConfig, config_path: Path, args: argparse.Namesp
     lo, hi = result["total_interval"]
     print(f"{result['month']} 取号预测 forecast ({result['method']}): {result['total']:.0f} "
           f"(80% {lo:.0f}–{hi:.0f})")
+    if not result["holidays_known"]:
+        print(f"注意 note: {result['month'][:4]} 年节假日未收录 — this year's holidays are not "
+              "listed (add them to [ratings] holidays / workdays): the ordinary week is assumed")
     if test["wape"] is not None:
         print(f"回测 backtest WAPE {test['wape'] * 100:.1f}% vs 基线 baseline "
               f"{test['baseline_wape'] * 100:.1f}% over {len(test['months'])} months")

@@ -95,6 +95,14 @@ def test_closed_days_are_zero_and_a_make_up_saturday_is_a_full_day() -> None:
     assert set(october) >= {"month", "method", "total", "by_day", "by_service", "backtest"}
 
 
+def test_a_year_whose_holidays_are_not_listed_is_said_so_until_the_config_lists_them() -> None:
+    daily = synthetic(*SHAPES[0][1:])
+    assert forecast(daily, "2026-10", Calendar())["holidays_known"]
+    assert not forecast(daily, "2027-01", Calendar())["holidays_known"]
+    listed = Calendar(holidays=frozenset({dt.date(2027, 1, 1)}))
+    assert forecast(daily, "2027-01", listed)["holidays_known"]
+
+
 def test_too_little_history_forecasts_nothing_rather_than_inventing() -> None:
     result = forecast({}, "2026-12", Calendar())
     assert result["total"] == 0.0 and result["backtest"]["months"] == []

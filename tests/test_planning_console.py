@@ -62,6 +62,9 @@ def test_the_forecast_page_says_how_accurate_the_method_has_been(
     assert f'id="f-wape">{test["wape"] * 100:.1f}%<' in page
     assert f'id="f-baseline">{test["baseline_wape"] * 100:.1f}%<' in page
     assert "过去 2 个月回测" in page and 'id="chart-forecast"' in page
+    assert 'id="f-holidays"' not in page  # 2026 is in the shipped table
+    january = manager(server).request("GET", "/console/forecast?month=2027-01")[2]
+    assert 'id="f-holidays"' in january and "2027 年的法定节假日" in january
     monday = expected["staffing"]["windows"]["mon"]
     row = re.search(r"<th scope=\"row\">周一</th>(.*?)</tr>", page)
     assert row and f'<td class="num">{monday["09"]}</td>' in row.group(1)

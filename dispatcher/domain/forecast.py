@@ -34,7 +34,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dispatcher.domain.calendar import is_holiday, is_working_day
+from dispatcher.domain.calendar import TABLE_YEARS, is_holiday, is_working_day
 from dispatcher.domain.report import month_days as month_span
 
 METHOD = "seasonal-level"
@@ -304,7 +304,14 @@ def forecast(daily: Daily, month: str, calendar: Calendar) -> dict[str, Any]:
                             for d, v in by_day.items()},
         "by_service": {sid: round(total * share, 1) for sid, share in shares.items()},
         "backtest": test,
+        # False: neither the shipped table nor the config lists this year's holidays yet
+        "holidays_known": calendar_covers(days_[0].year, calendar),
     }
+
+
+def calendar_covers(year: int, calendar: Calendar) -> bool:
+    """Are `year`'s public holidays known: in the shipped table, or listed in the config?"""
+    return year in TABLE_YEARS or any(d.year == year for d in calendar.holidays)
 
 
 # -- staffing: windows needed per hour (Erlang C) ---------------------------------------------

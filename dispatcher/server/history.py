@@ -201,6 +201,10 @@ class HistoryStore(OwnConnection):
                            (month, key))
         return dict(json.loads(rows[0][0])) if rows else None
 
+    def has_kept_report(self, month: str, key: str) -> bool:
+        return bool(self._query("SELECT 1 FROM report_views WHERE month = ? AND key = ?",
+                                (month, key)))
+
     def keep_report(self, month: str, key: str, report: dict[str, Any]) -> None:
         with self._tx():
             self._conn.execute("INSERT OR REPLACE INTO report_views(month, key, report)"

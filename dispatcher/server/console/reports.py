@@ -108,8 +108,8 @@ def warm_report(console: Console, month: str) -> bool:
     today = console.service.clock().astimezone(console.config.center.tz).date()
     fingerprint = console.history.fingerprint(first, last, today)
     kept = console.report_cache.get(month)
-    if (kept is not None and kept[0] == fingerprint) or console.history.kept_report(
-            month, report_key(console.config, fingerprint)) is not None:
+    if (kept is not None and kept[0] == fingerprint) or console.history.has_kept_report(
+            month, report_key(console.config, fingerprint)):
         return False
     report_view(console, month)
     return True

@@ -12,6 +12,8 @@ TEXTS = Labels({
         "accuracy_says": "过去 {n} 个月回测：本方法平均误差 {wape}%，"
                          "基线（前四周同星期均值）{base}%。",
         "accuracy_none": "历史不足，尚无法回测（需一个完整月份及其前 8 周）。", "backtest": "回测",
+        "holidays_unknown": "{year} 年的法定节假日与调休上班日尚未收录：预测按普通周历计算。"
+                            "国务院办公厅通知发布后，请写入配置 [ratings] holidays / workdays。",
         "method": "本方法", "staffing": "每小时所需窗口",
         "forecast_by_service": "按业务预测（前 20）",
         "staffing_says": "按 Erlang C 估算：使 {goal}% 的群众在 {n} 分钟内被叫号所需的窗口数"
@@ -156,7 +158,11 @@ TEXTS = Labels({
         "accuracy_says": "Backtest over the last {n} months: this method's error {wape}%, the "
                          "baseline's (same weekday, last 4 weeks) {base}%.",
         "accuracy_none": "Not enough history to backtest yet (a complete month and 8 weeks "
-                         "before it).", "backtest": "Backtest", "method": "method",
+                         "before it).", "backtest": "Backtest",
+        "holidays_unknown": "The public holidays and make-up working days of {year} are not "
+                            "listed yet: the forecast follows the ordinary week. Once the State "
+                            "Council publishes them, add them to the config's [ratings] "
+                            "holidays / workdays.", "method": "method",
         "staffing": "Windows needed per hour", "forecast_by_service": "By business (top 20)",
         "staffing_says": "Erlang C: the windows that call {goal}% of residents within {n} min "
                          "(mean service {s} min).",

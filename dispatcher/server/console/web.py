@@ -52,7 +52,7 @@ from dispatcher.server.report_files import Charts
 from dispatcher.server.service import DispatcherService
 
 log = logging.getLogger(__name__)
-WARM_S = 600.0  # how often the finished months' reports are looked over (built if changed)
+WARM_S = 60.0  # how often the finished months' reports are looked over (built if changed)
 WARM_KEY = web.AppKey("reports_warming", asyncio.Task[None])
 
 
