@@ -93,6 +93,28 @@ def screenshot_dir(fallback: Path) -> Path:
     return target
 
 
+VIEWPORTS = ({"width": 1280, "height": 800}, {"width": 390, "height": 844})  # desk, phone
+
+
+def signed_in_pages(browser: Browser, base: str, username: str, password: str
+                    ) -> Iterator[tuple[Page, str]]:
+    """A page signed in to the console at each of VIEWPORTS (zh-CN), with its size
+    ("1280x800"); its context is closed when the next one is asked for."""
+    for viewport in VIEWPORTS:
+        context = browser.new_context(viewport=viewport, locale="zh-CN")  # type: ignore[arg-type]
+        try:
+            page = context.new_page()
+            log_in(page, base, username, password)
+            yield page, f"{viewport['width']}x{viewport['height']}"
+        finally:
+            context.close()
+
+
+def scrolls_sideways(page: Page) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth > "
+                              "document.documentElement.clientWidth"))
+
+
 def log_in(page: Page, base: str, username: str, password: str) -> Response:
     """Fill the console's login form (opening it unless the page shows it) and submit it;
     the POST's own response (a 303 on success: the browser then follows it)."""

@@ -3,11 +3,12 @@ the data disagree with the configured skill level."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from dispatcher.domain.ability import staff_ability
 from dispatcher.domain.config import SkillLevel, Staff
-from dispatcher.domain.history import Visit
+from dispatcher.domain.history import Visit, calls_of
 
 from .helpers import SHANGHAI
 
@@ -65,3 +66,31 @@ def test_suggestions_where_the_data_disagree_with_the_configured_level() -> None
     assert got[("s2", "b")] in ("can", "low")
     assert ("s1", "a") not in got  # at the median: nothing to say
     assert r["staff"]["s1"]["breadth"] == 2 and r["staff"]["s2"]["breadth"] == 1
+
+
+def test_the_transfer_rate_counts_native_visits_sent_on_over_all_called() -> None:
+    """s1 called four native visits: kept three, sent one (business a) on to s2, who
+    finished it. s1: 1 ÷ 4 = 0.25; s2: 0 ÷ 1. s3 has imported visits only: the export does
+    not say who transferred, so no rate rather than a false 0."""
+    native = [dataclasses.replace(visit(i, "s1", "a", 300), source="native") for i in range(3)]
+    moved = dataclasses.replace(visit(3, "s2", "a", 300, transfers=1), source="native",
+                                transferred_by=(("s1", "a"),))
+    result = staff_ability([*native, moved, visit(4, "s3", "a", 300)], STAFF)["staff"]
+    assert (result["s1"]["transferred_out"], result["s1"]["transfer_rate"]) == (1, 0.25)
+    assert result["s1"]["transferred_out_by_service"] == {"a": 1}
+    assert (result["s2"]["transferred_out"], result["s2"]["transfer_rate"]) == (0, 0.0)
+    assert result["s2"]["transferred_in"] == 1
+    assert result["s3"]["transfer_rate"] is None
+
+
+def test_who_transferred_a_ticket_is_read_from_its_calls() -> None:
+    def called(tid: str, staff: str, service: str, minute: int) -> dict[str, object]:
+        return {"type": "ticket_called", "ticket_id": tid, "at": f"2026-11-02T09:{minute:02d}"
+                ":00+08:00", "ticket": {"served_by": staff, "service_id": service}}
+
+    moved = {"type": "ticket_transferred", "ticket_id": "T1"}
+    calls = calls_of([called("T1", "s1", "a", 0), called("T2", "s2", "b", 1), moved,
+                      called("T1", "s2", "b", 5), moved, called("T1", "s3", "c", 9)])
+    assert calls["T1"].first_called_at == dt.datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI)
+    assert calls["T1"].transferred_by == [("s1", "a"), ("s2", "b")]
+    assert calls["T2"].transferred_by == []

@@ -120,6 +120,7 @@ def test_archiving_closed_days_changes_nothing_anyone_reads(tmp_path: Path) -> N
     rids = [*hall.issued, "day-2026-11-03", "no-such-request"]
     before = snapshot(store, dates, rids)
     assert any(v.transfers for v in before["visits"]), "the days should hold a transfer"
+    assert any(v.transferred_by for v in before["visits"]), "... and who transferred it"
 
     cutoff = dates[-1] - dt.timedelta(days=archive.LIVE_DAYS)
     archived = archive_all(store, cutoff)

@@ -101,26 +101,17 @@ def test_screenshots_of_the_forecast_and_whatif_pages(server: LiveDispatcher,
     out = web.screenshot_dir(tmp_path / "shots")
     base = f"http://127.0.0.1:{server.port}"
     with web.chromium() as chromium:
-        for viewport in ({"width": 1280, "height": 800}, {"width": 390, "height": 844}):
-            context = chromium.new_context(viewport=viewport, locale="zh-CN")  # type: ignore[arg-type]
-            try:
-                page = context.new_page()
-                web.log_in(page, base, "admin", "demo-admin")
-                size = f"{viewport['width']}x{viewport['height']}"
-                page.goto(f"{base}/console/forecast?month=2026-12")
-                assert page.evaluate("document.querySelector('#chart-forecast img')"
-                                     ".naturalWidth") > 300
-                page.screenshot(path=out / f"console-forecast-{size}.png")
-                assert not page.evaluate("document.documentElement.scrollWidth > "
-                                         "document.documentElement.clientWidth")
-                page.goto(f"{base}/console/whatif")
-                page.fill("input[name=day]", "2026-10-12")
-                page.fill("input[name=windows]", "6")
-                page.get_by_role("button", name="推演", exact=True).click()
-                page.wait_for_selector("#whatif-result")
-                page.screenshot(path=out / f"console-whatif-{size}.png")
-                assert not page.evaluate("document.documentElement.scrollWidth > "
-                                         "document.documentElement.clientWidth")
-            finally:
-                context.close()
+        for page, size in web.signed_in_pages(chromium, base, "admin", "demo-admin"):
+            page.goto(f"{base}/console/forecast?month=2026-12")
+            assert page.evaluate("document.querySelector('#chart-forecast img')"
+                                 ".naturalWidth") > 300
+            page.screenshot(path=out / f"console-forecast-{size}.png")
+            assert not web.scrolls_sideways(page)
+            page.goto(f"{base}/console/whatif")
+            page.fill("input[name=day]", "2026-10-12")
+            page.fill("input[name=windows]", "6")
+            page.get_by_role("button", name="推演", exact=True).click()
+            page.wait_for_selector("#whatif-result")
+            page.screenshot(path=out / f"console-whatif-{size}.png")
+            assert not web.scrolls_sideways(page)
     assert json.dumps(sorted(p.name for p in out.iterdir()))

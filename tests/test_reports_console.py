@@ -136,24 +136,15 @@ def test_screenshots_of_the_report_page_and_the_pdfs_first_page(
     out = web.screenshot_dir(tmp_path / "shots")
     base = f"http://127.0.0.1:{server.port}"
     with web.chromium() as chromium:
-        for viewport in ({"width": 1280, "height": 800}, {"width": 390, "height": 844}):
-            context = chromium.new_context(viewport=viewport, locale="zh-CN")  # type: ignore[arg-type]
-            try:
-                page = context.new_page()
-                web.log_in(page, base, "admin", "demo-admin")
-                page.goto(f"{base}/console/reports?month=2026-10")
-                assert page.locator("figure.chart img").count() == 3
-                assert page.evaluate("Array.from(document.querySelectorAll('figure.chart img'))"
-                                     ".every((i) => i.complete && i.naturalWidth > 300)")
-                size = f"{viewport['width']}x{viewport['height']}"
-                page.screenshot(path=out / f"console-reports-{size}.png")
-                if viewport["width"] == 1280:
-                    page.screenshot(path=tmp_path / "full-reports.png", full_page=True)
-                wide = page.evaluate("document.documentElement.scrollWidth > "
-                                     "document.documentElement.clientWidth")
-                assert not wide, "the page scrolls sideways"
-            finally:
-                context.close()
+        for page, size in web.signed_in_pages(chromium, base, "admin", "demo-admin"):
+            page.goto(f"{base}/console/reports?month=2026-10")
+            assert page.locator("figure.chart img").count() == 3
+            assert page.evaluate("Array.from(document.querySelectorAll('figure.chart img'))"
+                                 ".every((i) => i.complete && i.naturalWidth > 300)")
+            page.screenshot(path=out / f"console-reports-{size}.png")
+            if size == "1280x800":
+                page.screenshot(path=tmp_path / "full-reports.png", full_page=True)
+            assert not web.scrolls_sideways(page), "the page scrolls sideways"
     store = HistoryStore(server.db)
     try:
         config = load_config(EXAMPLE)

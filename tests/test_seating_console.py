@@ -247,19 +247,11 @@ def test_screenshots_of_the_seating_page(server: LiveDispatcher, tmp_path: Path)
     out = web.screenshot_dir(tmp_path / "shots")
     base = f"http://127.0.0.1:{server.port}"
     with web.chromium() as chromium:
-        for viewport in ({"width": 1280, "height": 800}, {"width": 390, "height": 844}):
-            context = chromium.new_context(viewport=viewport, locale="zh-CN")  # type: ignore[arg-type]
-            try:
-                page = context.new_page()
-                web.log_in(page, base, "admin", "demo-admin")
-                page.goto(f"{base}/console/seating{AWAY}")  # computed already, or it reloads
-                page.wait_for_selector("#seating-result", timeout=120_000)
-                size = f"{viewport['width']}x{viewport['height']}"
-                page.screenshot(path=out / f"console-seating-{size}.png")
-                page.screenshot(path=tmp_path / f"full-seating-{size}.png", full_page=True)
-                assert not page.evaluate("document.documentElement.scrollWidth > "
-                                         "document.documentElement.clientWidth")
-            finally:
-                context.close()
+        for page, size in web.signed_in_pages(chromium, base, "admin", "demo-admin"):
+            page.goto(f"{base}/console/seating{AWAY}")  # computed already, or it reloads
+            page.wait_for_selector("#seating-result", timeout=120_000)
+            page.screenshot(path=out / f"console-seating-{size}.png")
+            page.screenshot(path=tmp_path / f"full-seating-{size}.png", full_page=True)
+            assert not web.scrolls_sideways(page)
     assert sorted(p.name for p in out.glob("console-seating-*.png")) == [
         "console-seating-1280x800.png", "console-seating-390x844.png"]

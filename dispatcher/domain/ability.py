@@ -10,6 +10,9 @@
 - *breadth*: the businesses a person serves well: ≥ `WELL_CASES` served at ratio ≤ `WELL_RATIO`.
 - *no-show rate*: absent ÷ called, over the visits they called; *transferred*: visits they
   finished that came by transfer.
+- *transfer rate*: the visits they called and sent on to another window or business ÷ all
+  they called, overall and per business; native tickets only (an imported export does not
+  say who transferred), so None for someone with no native visits.
 - *suggestions*: where the data disagree with the configured skill level (the manager
   decides; nothing changes by itself):
   cannot/low, ≥ 10 served at ratio ≤ 1.10 → can; can, ≥ 30 served at ratio ≤ 0.85 → preferred;
@@ -55,7 +58,15 @@ def staff_ability(visits: Iterable[Visit], staff: Mapping[str, Staff],
     called: dict[str, int] = {}
     absent: dict[str, int] = {}
     transferred: dict[str, int] = {}
+    sent: dict[str, dict[str, int]] = {}  # staff → business → transfers away
+    native_calls: dict[str, int] = {}  # staff → native visits they called (kept or sent on)
     for v in visits:
+        for who, service in v.transferred_by:
+            per = sent.setdefault(who, {})
+            per[service] = per.get(service, 0) + 1
+            native_calls[who] = native_calls.get(who, 0) + 1
+        if v.source == "native" and v.staff_id is not None and v.outcome in ("done", "no_show"):
+            native_calls[v.staff_id] = native_calls.get(v.staff_id, 0) + 1
         if v.staff_id is None or v.outcome not in ("done", "no_show"):
             continue
         called[v.staff_id] = called.get(v.staff_id, 0) + 1
@@ -74,7 +85,7 @@ def staff_ability(visits: Iterable[Visit], staff: Mapping[str, Staff],
     people: dict[str, Any] = {}
     suggestions: list[dict[str, Any]] = []
     ratings = ratings or {}
-    for person in sorted(set(times) | set(called) | set(staff)):
+    for person in sorted(set(times) | set(called) | set(staff) | set(sent)):
         member = staff.get(person)
         cells: dict[str, Any] = {}
         weighted = 0.0
@@ -106,6 +117,11 @@ def staff_ability(visits: Iterable[Visit], staff: Mapping[str, Staff],
             "no_show_rate": round(absent.get(person, 0) / called[person], 4)
             if called.get(person) else 0.0,
             "transferred_in": transferred.get(person, 0),
+            "transferred_out": sum(sent.get(person, {}).values()),
+            "transfer_rate": round(sum(sent.get(person, {}).values())
+                                   / native_calls[person], 4)
+            if native_calls.get(person) else None,
+            "transferred_out_by_service": dict(sorted(sent.get(person, {}).items())),
             "index": round(weighted / served_all, 3) if served_all else None,
             "breadth": sum(1 for c in cells.values()
                            if c["served"] >= WELL_CASES and c["ratio"] <= WELL_RATIO),

@@ -13,8 +13,8 @@ import datetime as dt
 import io
 import itertools
 import re
-from collections.abc import Container, Mapping
-from dataclasses import dataclass
+from collections.abc import Container, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 CSV_COLUMNS = ("date", "number", "service_id", "issued_at", "called_at", "finished_at",
@@ -55,6 +55,9 @@ class Visit:
     appointment: bool = False
     source: str = "import"
     last_called_at: dt.datetime | None = None
+    # (staff, business) of each transfer away, in order: who called it and sent it on (native
+    # tickets only: an imported export does not say)
+    transferred_by: tuple[tuple[str, str], ...] = ()
 
     @property
     def window_call(self) -> dt.datetime | None:
@@ -170,8 +173,40 @@ def _time(row: Mapping[str, str], key: str, problems: list[str]) -> dt.time | No
     return dt.time.fromisoformat(text)
 
 
-def visit_of_ticket(ticket: Mapping[str, Any], first_called_at: dt.datetime | None = None
-                    ) -> Visit:
+@dataclass
+class Calls:
+    """What a ticket's events say beyond its final state: its first call and who
+    transferred it away (see `calls_of`)."""
+
+    first_called_at: dt.datetime | None = None
+    transferred_by: list[tuple[str, str]] = field(default_factory=list)
+
+
+def calls_of(messages: Iterable[Mapping[str, Any]]) -> dict[str, Calls]:
+    """Per ticket, from its `ticket_called` and `ticket_transferred` event messages in log
+    order: the first call, and for each transfer the staff member and business of the call
+    before it (the message's ticket snapshot: `served_by`, `service_id`)."""
+    out: dict[str, Calls] = {}
+    last: dict[str, tuple[str | None, str]] = {}
+    for m in messages:
+        tid = m.get("ticket_id")
+        if tid is None:
+            continue
+        if m["type"] == "ticket_called":
+            calls = out.setdefault(tid, Calls())
+            if calls.first_called_at is None:
+                calls.first_called_at = dt.datetime.fromisoformat(m["at"])
+            snapshot = m.get("ticket") or {}
+            last[tid] = (snapshot.get("served_by"), str(snapshot.get("service_id", "")))
+        elif m["type"] == "ticket_transferred":
+            who, service = last.get(tid, (None, ""))
+            if who:
+                out.setdefault(tid, Calls()).transferred_by.append((who, service))
+    return out
+
+
+def visit_of_ticket(ticket: Mapping[str, Any], first_called_at: dt.datetime | None = None,
+                    transferred_by: Iterable[tuple[str, str]] = ()) -> Visit:
     """A native ticket (the TICKET dict of the API) as a visit.
 
     The ticket's `called_at` is its latest call: a transfer clears it and the next window's
@@ -196,4 +231,5 @@ def visit_of_ticket(ticket: Mapping[str, Any], first_called_at: dt.datetime | No
         finished_at=when("finished_at"), window=None if window is None else int(window),
         staff_id=ticket.get("served_by"), outcome=status if status in OUTCOMES else OPEN,
         transfers=transfers, appointment=bool(ticket.get("appointment_code")),
-        source="native", last_called_at=last_called if last_called != called else None)
+        source="native", last_called_at=last_called if last_called != called else None,
+        transferred_by=tuple(transferred_by))

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from dispatcher.domain.history import Visit, visit_of_ticket
+from dispatcher.domain.history import Calls, Visit, calls_of, visit_of_ticket
 
 
 class Connection(Protocol):
@@ -57,6 +57,7 @@ NATIVE_VISITS_TABLE = """CREATE TABLE IF NOT EXISTS native_visits (
     transfers INTEGER NOT NULL,
     appointment INTEGER NOT NULL,
     last_called_at TEXT,
+    transferred_by TEXT,
     PRIMARY KEY (business_day, number)
 ) WITHOUT ROWID"""
 ARCHIVED_REQUESTS_TABLE = """CREATE TABLE IF NOT EXISTS archived_requests (
@@ -67,7 +68,7 @@ ARCHIVED_REQUESTS_TABLE = """CREATE TABLE IF NOT EXISTS archived_requests (
 TABLES = (ARCHIVE_TABLE, ARCHIVE_INDEX, NATIVE_VISITS_TABLE, ARCHIVED_REQUESTS_TABLE)
 VISIT_COLUMNS = ("business_day", "number", "service_id", "issued_at", "called_at",
                  "finished_at", "window", "staff_id", "outcome", "transfers", "appointment",
-                 "last_called_at")
+                 "last_called_at", "transferred_by")
 ANSWER_COLUMNS = ("request_id", "command", "reply", "device", "seq", "at")
 
 
@@ -108,7 +109,8 @@ def visit_row(v: Visit) -> tuple[Any, ...]:
 
     return (v.business_day.isoformat(), v.number, v.service_id, v.issued_at.isoformat(),
             iso(v.called_at), iso(v.finished_at), v.window, v.staff_id, v.outcome,
-            v.transfers, int(v.appointment), iso(v.last_called_at))
+            v.transfers, int(v.appointment), iso(v.last_called_at),
+            ";".join(f"{who} {service}" for who, service in v.transferred_by) or None)
 
 
 def visit_of_row(row: tuple[Any, ...]) -> Visit:
@@ -124,7 +126,10 @@ def visit_of_row(row: tuple[Any, ...]) -> Visit:
                  finished_at=when("finished_at"), window=d["window"], staff_id=d["staff_id"],
                  outcome=d["outcome"], transfers=int(d["transfers"]),
                  appointment=bool(d["appointment"]), source="native",
-                 last_called_at=when("last_called_at"))
+                 last_called_at=when("last_called_at"),
+                 transferred_by=tuple((who, service) for who, service in (
+                     pair.split(" ", 1) for pair in (d["transferred_by"] or "").split(";")
+                     if pair)))
 
 
 def build(db: Connection, before: dt.date) -> DayArchive | None:
@@ -143,24 +148,26 @@ def build(db: Connection, before: dt.date) -> DayArchive | None:
     tickets = [str(d) for (d,) in db.execute(
         "SELECT data FROM tickets WHERE business_day <= ? ORDER BY issued_at, id",
         (day,)).fetchall()]
-    first_calls: dict[str, str] = {}
+    moves: list[dict[str, Any]] = []  # the calls and transfers
     issued_through = 0
     for line in events:
-        if '"ticket_called"' in line or '"ticket_issued"' in line:
+        if '"ticket_called"' in line or '"ticket_issued"' in line or \
+                '"ticket_transferred"' in line:
             message = json.loads(line)
-            if message["type"] == "ticket_called":
-                first_calls.setdefault(message["ticket_id"], message["at"])
-            elif message["type"] == "ticket_issued":
+            if message["type"] == "ticket_issued":
                 issued_through = max(issued_through, int(message["order"]))
+            elif message["type"] in ("ticket_called", "ticket_transferred"):
+                moves.append(message)
+    calls = calls_of(moves)
     if not issued_through:
         before_row = db.execute("SELECT MAX(issued_through) FROM archive").fetchone()
         issued_through = int(before_row[0] or 0)
     visits = []
     for line in tickets:
         ticket = json.loads(line)
-        called = first_calls.get(ticket["id"])
-        visits.append(visit_row(visit_of_ticket(
-            ticket, dt.datetime.fromisoformat(called) if called else None)))
+        found = calls.get(ticket["id"]) or Calls()
+        visits.append(visit_row(visit_of_ticket(ticket, found.first_called_at,
+                                                found.transferred_by)))
     answer_lines = [json.dumps([rid, json.loads(command), json.loads(reply), device, seq, at],
                                ensure_ascii=False, separators=(",", ":"))
                     for rid, command, reply, device, seq, at in answers]

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatcher.domain.appointments import Booking
-from dispatcher.domain.history import Visit, visit_of_ticket
+from dispatcher.domain.history import Calls, Visit, calls_of, visit_of_ticket
 from dispatcher.server.archive import VISIT_COLUMNS, visit_of_row
 from dispatcher.server.store import (
     BOOKING_COLUMNS,
@@ -273,14 +273,16 @@ class HistoryStore(OwnConnection):
             tickets = [json.loads(d) for (d,) in self._query(
                 "SELECT data FROM tickets WHERE business_day BETWEEN ? AND ?", span)]
             moved = [t for t in tickets if int(t.get("transfers") or 0)]
-            first = self._first_calls(moved) if moved else {}
-            out += [visit_of_ticket(t, first.get(t["id"])) for t in tickets]
+            calls = self._calls(moved) if moved else {}
+            for t in tickets:
+                found = calls.get(t["id"]) or Calls()
+                out.append(visit_of_ticket(t, found.first_called_at, found.transferred_by))
         return out
 
-    def _first_calls(self, tickets: list[dict[str, Any]]) -> dict[str, dt.datetime]:
-        """The first `ticket_called` time of each of these tickets, from the event log. Event
-        times never go backwards, so the log's part between the first issue and the last finish
-        is found by binary search on the (unindexed) time and read alone."""
+    def _calls(self, tickets: list[dict[str, Any]]) -> dict[str, Calls]:
+        """The first call and the transfers of each of these tickets, from the event log.
+        Event times never go backwards, so the log's part between the first issue and the last
+        finish is found by binary search on the (unindexed) time and read alone."""
         if not self._has_table("events"):
             return {}
         start = min(dt.datetime.fromisoformat(t["issued_at"]) for t in tickets)
@@ -288,15 +290,15 @@ class HistoryStore(OwnConnection):
         end = None if None in ends else max(dt.datetime.fromisoformat(e) for e in ends if e)
         lo = self._seq_at(start)
         hi = self._seq_at(end, after=True) if end is not None else None
-        sql = ("SELECT json_extract(data, '$.ticket_id'), MIN(seq), at FROM events"
-               " WHERE type = 'ticket_called' AND seq >= ?")
+        sql = ("SELECT json_extract(data, '$.ticket_id'), data FROM events"
+               " WHERE type IN ('ticket_called', 'ticket_transferred') AND seq >= ?")
         params: list[Any] = [lo]
         if hi is not None:
             sql += " AND seq < ?"
             params.append(hi)
         wanted = {t["id"] for t in tickets}
-        return {tid: dt.datetime.fromisoformat(at)
-                for tid, _, at in self._query(sql + " GROUP BY 1", params) if tid in wanted}
+        return calls_of(json.loads(data) for tid, data in self._query(sql + " ORDER BY seq",
+                                                                      params) if tid in wanted)
 
     def _seq_at(self, when: dt.datetime, after: bool = False) -> int:
         """The smallest seq whose event is at or after `when` (strictly after if `after`)."""

@@ -102,6 +102,8 @@ def _summary(person: Mapping[str, Any]) -> dict[str, Any]:
     return {"served": person["served"], "called": person["called"],
             "no_show": person["no_show"], "no_show_rate": person["no_show_rate"],
             "transferred_in": person["transferred_in"], "index": person["index"],
+            "transferred_out": person["transferred_out"],
+            "transfer_rate": person["transfer_rate"],
             "index_class": ratio_class(person["index"]), "breadth": person["breadth"],
             "ratings": person["ratings"], "rating_mean": person["rating_mean"]}
 
